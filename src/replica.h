@@ -1,0 +1,36 @@
+/* replica.h — the server's view of the replicated log (replica.c).
+ *
+ * Commands never touch the Raft core directly: writes are proposed here,
+ * batched into one log entry per event-loop iteration, and come back through
+ * fsm.c once committed. */
+#ifndef RAFTKV_REPLICA_H
+#define RAFTKV_REPLICA_H
+
+#include <stdint.h>
+#include "server.h"
+
+/* Appends c->argv (copied) to the batch proposed at the end of this loop
+ * iteration, and counts it in c->pending_writes; its reply arrives when the
+ * entry applies. Leader only (the caller checked replicaIsLeader). */
+void replicaPropose(client *c);
+/* Same for a command the server itself issues (leader-driven expiry);
+ * nobody waits for its reply. argv is copied. */
+void replicaProposeCommand(int argc, const slice *argv);
+/* Proposals (client or server) made on this node and not applied yet. */
+uint64_t replicaUnapplied(void);
+int replicaIsLeader(void);
+/* Linearizable reads: returns 1 when c may read now; 0 when c must pause
+ * (it is unpaused once a ReadIndex round confirmed leadership and the state
+ * machine caught up). */
+int replicaReadBarrier(client *c);
+/* A client is going away: replies still to come for it are dropped. */
+void replicaForgetClient(client *c);
+
+/* For INFO raft / CLUSTER. */
+typedef struct replicaInfo {
+    uint64_t node_id, term, leader_id, commit_index, applied_index, first_index, last_index;
+    const char *role;             /* "leader", "follower", "candidate", "learner" */
+} replicaInfo;
+void replicaGetInfo(replicaInfo *ri);
+
+#endif
