@@ -1,0 +1,146 @@
+/* store.h -- everything raftkv keeps on disk (implemented over RocksDB in store_rocks.c).
+ *
+ * One RocksDB database per node. The Raft log and hard state, the keyspace and its
+ * side tables all share one write-ahead log, so an apply batch (data + applied index)
+ * is atomic, and only log appends need an fsync.
+ *
+ * Threads: storeLogWrite runs on the persistence thread; every other call runs on the
+ * loop thread (the log reads only at startup, before the persistence thread starts).
+ * Storage errors on a write path are fail-stop: the store logs to stderr and aborts.
+ *
+ * Keys and values of the data column families are opaque bytes here; db.c owns their
+ * encoding (2-byte slot prefix + user key -> type/expiry/value). */
+#ifndef RAFTKV_STORE_H
+#define RAFTKV_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Column families of the state machine, as passed in `cf` below. */
+enum {
+    STORE_CF_DATA = 0,   /* the keyspace */
+    STORE_CF_META = 1,   /* small records (key count, ...) */
+    STORE_CF_EXPIRE = 2, /* expiry index: opaque keys, empty values */
+    STORE_CF_COUNT = 3
+};
+
+typedef struct storeOptions {
+    size_t block_cache_bytes;  /* shared LRU block cache; 0 = default (64 MB) */
+    size_t write_buffer_bytes; /* memtable size of the data CF; 0 = default (32 MB) */
+} storeOptions;
+
+/* Opens (creating if missing) the database in `dir` and its column families.
+ * `opt` is borrowed for the call; NULL means all defaults. Returns 0 on success;
+ * on failure returns -1 and sets *err to a malloc'd message the caller frees. */
+int storeOpen(const char *dir, const storeOptions *opt, char **err);
+
+/* Closes the database. No iterator may be live, no apply batch open, and the
+ * persistence thread must have stopped calling storeLogWrite. */
+void storeClose(void);
+
+/* The directory given to storeOpen; borrowed, valid until storeClose. */
+const char *storeDir(void);
+
+/* ---------------------------------------------------------------- Raft state */
+
+typedef struct storeHardState {
+    uint64_t term, vote, commit;
+} storeHardState;
+
+/* Loads the hard state into *hs. Returns 1 if one is stored, 0 if none (*hs zeroed). */
+int storeLoadHardState(storeHardState *hs);
+
+typedef struct storeLogEntry {
+    uint64_t index, term;
+    uint8_t type;
+    const void *data; /* payload, `len` bytes */
+    size_t len;
+} storeLogEntry;
+
+/* One synced write: deletes entries with index >= truncate_from (0 = none), appends
+ * ents[0..n) (borrowed for the call; indexes must be consecutive), and stores *hs if
+ * hs is non-NULL. Thread-safe against the loop thread's apply batches and reads; meant
+ * for the single persistence thread. Aborts the process on any error (fail-stop). */
+void storeLogWrite(uint64_t truncate_from, const storeLogEntry *ents, size_t n,
+                   const storeHardState *hs);
+
+/* Calls cb for each stored entry with index >= from, in index order. The entry and
+ * its data are borrowed only for the duration of the callback. A non-zero return
+ * from cb stops the scan and is returned; returns 0 after the last entry, -1 if a
+ * stored entry is malformed (message on stderr). */
+int storeLogScan(uint64_t from, int (*cb)(const storeLogEntry *e, void *ud), void *ud);
+
+/* Index of the last stored entry, 0 if the log is empty. */
+uint64_t storeLogLastIndex(void);
+
+/* ---------------------------------------------------- State machine (loop thread) */
+
+/* Starts an apply batch. Until storeApplyCommit, storeGet and iterators see the
+ * batch's writes over the database. Batches do not nest. */
+void storeApplyBegin(void);
+
+/* Buffer a write into the open batch; key and value are copied (borrowed for the call). */
+void storePut(int cf, const char *k, size_t kl, const char *v, size_t vl);
+void storeDelete(int cf, const char *k, size_t kl);
+
+/* Deletes every key of cf (FLUSHALL / FLUSHDB), inside a batch, as the apply of log
+ * entry `entry_index`. Call it before any other write of that entry; several calls
+ * (one per CF) for the same entry are fine.
+ * It writes at once, in ONE atomic (unsynced) write: the batch so far, the deletion
+ * of the whole CF, and applied index = entry_index - 1; the batch then continues empty.
+ * A crash afterwards, before storeApplyCommit, leaves the CF cleared and entry_index
+ * not yet applied: replaying entry_index clears again and redoes its other writes,
+ * so the outcome matches an uninterrupted apply. A crash never leaves part of the
+ * CF deleted or the batch so far half-written. */
+void storeClear(int cf, uint64_t entry_index);
+
+/* Writes the batch plus applied index atomically (unsynced: the log write that follows
+ * fsyncs the shared WAL) and ends the batch. Aborts on error. No iterator may be live. */
+void storeApplyCommit(uint64_t applied_index);
+
+/* Last applied index as committed (0 on a fresh store). */
+uint64_t storeAppliedIndex(void);
+
+/* A value read by storeGet: ptr/len valid until storeValueFree; the other fields are
+ * the store's. */
+typedef struct storeValue {
+    const char *ptr;
+    size_t len;
+    void *pin;  /* pinned block (read outside a batch), or NULL */
+    char *copy; /* malloc'd copy (read inside a batch), or NULL */
+} storeValue;
+
+/* Looks up k (borrowed for the call). Returns 1 and fills *v if found (release it with
+ * storeValueFree), 0 if not found (nothing to free). Aborts on a read error. */
+int storeGet(int cf, const char *k, size_t kl, storeValue *v);
+void storeValueFree(storeValue *v);
+
+/* Forward iterator over one CF. Created inside a batch it sees batch + database (a
+ * key deleted in the batch is hidden); it must then be freed before storeApplyCommit
+ * or storeClear. Key and value pointers are valid until the next call on the iterator
+ * or the next storePut/storeDelete; copy a key before deleting it. */
+typedef struct storeIter storeIter;
+storeIter *storeIterNew(int cf);                 /* returns owned; unpositioned */
+void storeIterSeek(storeIter *it, const char *k, size_t kl); /* first key >= k */
+int storeIterValid(storeIter *it);
+void storeIterNext(storeIter *it);
+const char *storeIterKey(storeIter *it, size_t *len);
+const char *storeIterValue(storeIter *it, size_t *len);
+void storeIterFree(storeIter *it);
+
+/* ---------------------------------------------------------------------- INFO */
+
+typedef struct storeStats {
+    uint64_t data_keys_estimate;        /* rocksdb.estimate-num-keys of the data CF */
+    uint64_t data_sst_bytes;            /* SST bytes of data + meta + expire */
+    uint64_t log_sst_bytes;             /* SST bytes of the raft CF */
+    uint64_t memtable_bytes;            /* all memtables, all CFs */
+    uint64_t block_cache_capacity_bytes;
+    uint64_t block_cache_usage_bytes;
+    uint64_t block_cache_pinned_bytes;
+} storeStats;
+
+/* Fills *st with current, approximate figures (cheap: in-memory properties only). */
+void storeGetStats(storeStats *st);
+
+#endif
