@@ -1,0 +1,509 @@
+/* store_rocks.c -- the node's storage: Raft log, hard state and keyspace in one RocksDB.
+ *
+ * What it owns: the only RocksDB handle of the process (the only file that includes
+ * <rocksdb/c.h>), five column families sharing one WAL, the block cache, and two
+ * reusable batches: the loop thread's apply batch (a WriteBatchWithIndex, so reads
+ * inside it see its own writes) and the persistence thread's log batch.
+ *
+ * Layout. "raft": log entries under an 8-byte big-endian index, value = term (8 bytes
+ * BE) + type (1 byte) + payload; the records below sort after every log key because
+ * they start with 0xff: "\xffhs" hard state (term, vote, commit as 3 x 8 bytes BE) and
+ * "\xffapplied" the applied index (8 bytes BE). Keeping the applied index out of "meta"
+ * means clearing "meta" cannot lose it. "data", "meta", "expire": opaque keys from db.c.
+ *
+ * Happy path: the persistence thread appends entries (plus hard state) with one synced
+ * write; the loop thread applies committed entries into the batch and commits it with
+ * the applied index in one unsynced write. Every write goes through the same WAL, and
+ * the WAL is a single ordered file, so the next synced log write makes earlier apply
+ * batches durable too; after a crash RocksDB recovers a prefix of the writes, each
+ * write whole.
+ *
+ * Failure modes: storeOpen reports errors to its caller. Any other storage error, and
+ * any API misuse (a write outside a batch, an open batch at commit), prints a message
+ * on stderr and aborts: a node that cannot trust its disk stops (fail-stop). */
+#include "store.h"
+
+#include <pthread.h>
+#include <rocksdb/c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Column family slots: the public STORE_CF_* values come first. */
+#define CF_RAFT STORE_CF_COUNT
+#define CF_DEFAULT (STORE_CF_COUNT + 1)
+#define CF_TOTAL (STORE_CF_COUNT + 2)
+
+static const char *const cf_names[CF_TOTAL] = {"data", "meta", "expire", "raft", "default"};
+
+#define DEFAULT_BLOCK_CACHE_BYTES ((size_t)64 << 20)
+#define DEFAULT_WRITE_BUFFER_BYTES ((size_t)32 << 20)
+#define META_WRITE_BUFFER_BYTES ((size_t)4 << 20)
+#define BLOOM_BITS_PER_KEY 10.0
+
+#define LOG_KEY_LEN 8
+#define LOG_HDR_LEN 9 /* term + type */
+static const char key_hardstate[] = "\xffhs";
+static const char key_applied[] = "\xff" "applied";
+static const char log_upper_bound[] = "\xff"; /* every log key sorts below it */
+
+static struct {
+    rocksdb_t *db;
+    char *dir;
+    rocksdb_cache_t *cache;
+    rocksdb_column_family_handle_t *cf[CF_TOTAL];
+    rocksdb_readoptions_t *ropt;     /* point reads and keyspace iterators */
+    rocksdb_readoptions_t *log_ropt; /* iterators bounded to the log keys */
+    rocksdb_writeoptions_t *wsync, *wnosync;
+    rocksdb_writebatch_wi_t *apply;  /* loop thread: the open apply batch */
+    rocksdb_writebatch_t *logbatch;  /* persistence thread, under loglock */
+    pthread_mutex_t loglock;
+    int in_batch;
+    int batch_iters;                 /* iterators created inside the open batch */
+    uint64_t applied;
+} st;
+
+struct storeIter {
+    rocksdb_iterator_t *it;
+    int in_batch;
+};
+
+static void fatal(const char *what, char *err) __attribute__((noreturn));
+static void fatal(const char *what, char *err) {
+    fprintf(stderr, "store: FATAL %s%s%s\n", what, err ? ": " : "", err ? err : "");
+    fflush(stderr);
+    abort();
+}
+
+static void encodeU64(char *p, uint64_t v) {
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (char)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+static uint64_t decodeU64(const char *p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = (v << 8) | (unsigned char)p[i];
+    return v;
+}
+
+static rocksdb_column_family_handle_t *cfHandle(int cf) {
+    if (cf < 0 || cf >= STORE_CF_COUNT) fatal("bad column family", NULL);
+    return st.cf[cf];
+}
+
+/* ------------------------------------------------------------------ open/close */
+
+/* Options shared by every column family: level compaction, lz4, the shared cache. */
+static rocksdb_options_t *cfOptions(size_t write_buffer_bytes, int bloom) {
+    rocksdb_options_t *o = rocksdb_options_create();
+    rocksdb_block_based_table_options_t *t = rocksdb_block_based_options_create();
+    rocksdb_block_based_options_set_block_cache(t, st.cache);
+    rocksdb_block_based_options_set_cache_index_and_filter_blocks(t, 1);
+    rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(t, 1);
+    rocksdb_block_based_options_set_format_version(t, 5);
+    if (bloom) {
+        /* Point lookups dominate: a full bloom per SST, a hash index inside each
+         * data block, and a memtable bloom over whole keys. */
+        rocksdb_block_based_options_set_filter_policy(t,
+            rocksdb_filterpolicy_create_bloom_full(BLOOM_BITS_PER_KEY));
+        rocksdb_block_based_options_set_data_block_index_type(t,
+            rocksdb_block_based_table_data_block_index_type_binary_search_and_hash);
+        rocksdb_options_set_memtable_prefix_bloom_size_ratio(o, 0.1);
+        rocksdb_options_set_memtable_whole_key_filtering(o, 1);
+    }
+    rocksdb_options_set_block_based_table_factory(o, t);
+    rocksdb_block_based_options_destroy(t);
+    rocksdb_options_set_write_buffer_size(o, write_buffer_bytes);
+    rocksdb_options_set_compression(o, rocksdb_lz4_compression);
+    rocksdb_options_set_level_compaction_dynamic_level_bytes(o, 1);
+    return o;
+}
+
+static int setErr(char **err, const char *what, char *rerr) {
+    if (err) {
+        size_t n = strlen(what) + (rerr ? strlen(rerr) : 0) + 3;
+        *err = malloc(n);
+        if (*err) snprintf(*err, n, "%s%s%s", what, rerr ? ": " : "", rerr ? rerr : "");
+    }
+    rocksdb_free(rerr);
+    return -1;
+}
+
+int storeOpen(const char *dir, const storeOptions *opt, char **err) {
+    size_t cache_bytes = opt && opt->block_cache_bytes ? opt->block_cache_bytes
+                                                       : DEFAULT_BLOCK_CACHE_BYTES;
+    size_t wbuf = opt && opt->write_buffer_bytes ? opt->write_buffer_bytes
+                                                 : DEFAULT_WRITE_BUFFER_BYTES;
+    char *rerr = NULL;
+
+    if (st.db) return setErr(err, "store already open", NULL);
+    st.cache = rocksdb_cache_create_lru(cache_bytes);
+
+    rocksdb_options_t *dbo = rocksdb_options_create();
+    rocksdb_options_set_create_if_missing(dbo, 1);
+    rocksdb_options_set_create_missing_column_families(dbo, 1);
+    rocksdb_options_set_max_background_jobs(dbo, 2);
+    rocksdb_options_set_bytes_per_sync(dbo, 1 << 20);
+    rocksdb_options_set_keep_log_file_num(dbo, 3);
+    rocksdb_options_set_max_log_file_size(dbo, 8 << 20);
+
+    rocksdb_options_t *cfo[CF_TOTAL];
+    cfo[STORE_CF_DATA] = cfOptions(wbuf, 1);
+    cfo[STORE_CF_META] = cfOptions(META_WRITE_BUFFER_BYTES, 1);
+    cfo[STORE_CF_EXPIRE] = cfOptions(wbuf / 2, 0);
+    cfo[CF_RAFT] = cfOptions(wbuf / 2, 0);
+    cfo[CF_DEFAULT] = cfOptions(META_WRITE_BUFFER_BYTES, 0);
+
+    st.db = rocksdb_open_column_families(dbo, dir, CF_TOTAL, cf_names,
+                                         (const rocksdb_options_t *const *)cfo, st.cf, &rerr);
+    for (int i = 0; i < CF_TOTAL; i++) rocksdb_options_destroy(cfo[i]);
+    rocksdb_options_destroy(dbo);
+    if (!st.db) {
+        rocksdb_cache_destroy(st.cache);
+        st.cache = NULL;
+        return setErr(err, "cannot open RocksDB", rerr);
+    }
+
+    st.dir = strdup(dir);
+    st.ropt = rocksdb_readoptions_create();
+    st.log_ropt = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_iterate_upper_bound(st.log_ropt, log_upper_bound, 1);
+    st.wsync = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(st.wsync, 1);
+    st.wnosync = rocksdb_writeoptions_create();
+    st.apply = rocksdb_writebatch_wi_create(0, 1);
+    st.logbatch = rocksdb_writebatch_create();
+    pthread_mutex_init(&st.loglock, NULL);
+    st.in_batch = 0;
+    st.batch_iters = 0;
+
+    rocksdb_pinnableslice_t *p = rocksdb_get_pinned_cf(st.db, st.ropt, st.cf[CF_RAFT],
+        key_applied, sizeof(key_applied) - 1, &rerr);
+    if (rerr) fatal("reading applied index", rerr);
+    st.applied = 0;
+    if (p) {
+        size_t len;
+        const char *v = rocksdb_pinnableslice_value(p, &len);
+        if (len != 8) fatal("malformed applied index record", NULL);
+        st.applied = decodeU64(v);
+        rocksdb_pinnableslice_destroy(p);
+    }
+    return 0;
+}
+
+void storeClose(void) {
+    if (!st.db) return;
+    if (st.in_batch) fatal("storeClose with an open apply batch", NULL);
+    rocksdb_writebatch_wi_destroy(st.apply);
+    rocksdb_writebatch_destroy(st.logbatch);
+    pthread_mutex_destroy(&st.loglock);
+    rocksdb_readoptions_destroy(st.ropt);
+    rocksdb_readoptions_destroy(st.log_ropt);
+    rocksdb_writeoptions_destroy(st.wsync);
+    rocksdb_writeoptions_destroy(st.wnosync);
+    for (int i = 0; i < CF_TOTAL; i++) rocksdb_column_family_handle_destroy(st.cf[i]);
+    rocksdb_close(st.db);
+    rocksdb_cache_destroy(st.cache);
+    free(st.dir);
+    memset(&st, 0, sizeof(st));
+}
+
+const char *storeDir(void) {
+    return st.dir;
+}
+
+/* ------------------------------------------------------------------ Raft state */
+
+int storeLoadHardState(storeHardState *hs) {
+    char *rerr = NULL;
+    memset(hs, 0, sizeof(*hs));
+    rocksdb_pinnableslice_t *p = rocksdb_get_pinned_cf(st.db, st.ropt, st.cf[CF_RAFT],
+        key_hardstate, sizeof(key_hardstate) - 1, &rerr);
+    if (rerr) fatal("reading hard state", rerr);
+    if (!p) return 0;
+    size_t len;
+    const char *v = rocksdb_pinnableslice_value(p, &len);
+    if (len != 24) fatal("malformed hard state record", NULL);
+    hs->term = decodeU64(v);
+    hs->vote = decodeU64(v + 8);
+    hs->commit = decodeU64(v + 16);
+    rocksdb_pinnableslice_destroy(p);
+    return 1;
+}
+
+void storeLogWrite(uint64_t truncate_from, const storeLogEntry *ents, size_t n,
+                   const storeHardState *hs) {
+    rocksdb_column_family_handle_t *raft = st.cf[CF_RAFT];
+    char key[LOG_KEY_LEN], hdr[LOG_HDR_LEN], *rerr = NULL;
+
+    pthread_mutex_lock(&st.loglock);
+    rocksdb_writebatch_clear(st.logbatch);
+    if (truncate_from) {
+        encodeU64(key, truncate_from);
+        rocksdb_writebatch_delete_range_cf(st.logbatch, raft, key, LOG_KEY_LEN,
+                                           log_upper_bound, 1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const storeLogEntry *e = &ents[i];
+        if (e->index == 0 || (unsigned char)(e->index >> 56) == 0xff ||
+            (i > 0 && e->index != ents[i - 1].index + 1))
+            fatal("storeLogWrite: entry indexes not consecutive or out of range", NULL);
+        encodeU64(key, e->index);
+        encodeU64(hdr, e->term);
+        hdr[8] = (char)e->type;
+        const char *kp = key, *parts[2] = {hdr, e->data ? e->data : ""};
+        size_t kl = LOG_KEY_LEN, sizes[2] = {LOG_HDR_LEN, e->len};
+        rocksdb_writebatch_putv_cf(st.logbatch, raft, 1, &kp, &kl, 2, parts, sizes);
+    }
+    if (hs) {
+        char v[24];
+        encodeU64(v, hs->term);
+        encodeU64(v + 8, hs->vote);
+        encodeU64(v + 16, hs->commit);
+        rocksdb_writebatch_put_cf(st.logbatch, raft, key_hardstate,
+                                  sizeof(key_hardstate) - 1, v, sizeof(v));
+    }
+    rocksdb_write(st.db, st.wsync, st.logbatch, &rerr);
+    if (rerr) fatal("synced log write failed", rerr);
+    pthread_mutex_unlock(&st.loglock);
+}
+
+int storeLogScan(uint64_t from, int (*cb)(const storeLogEntry *e, void *ud), void *ud) {
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(st.db, st.log_ropt, st.cf[CF_RAFT]);
+    char key[LOG_KEY_LEN], *rerr = NULL;
+    int ret = 0;
+
+    encodeU64(key, from);
+    for (rocksdb_iter_seek(it, key, LOG_KEY_LEN); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = rocksdb_iter_key(it, &kl);
+        const char *v = rocksdb_iter_value(it, &vl);
+        if (kl != LOG_KEY_LEN || vl < LOG_HDR_LEN) {
+            fprintf(stderr, "store: malformed log record (key %zu bytes, value %zu bytes)\n",
+                    kl, vl);
+            ret = -1;
+            break;
+        }
+        storeLogEntry e = {.index = decodeU64(k), .term = decodeU64(v),
+                           .type = (uint8_t)v[8], .data = v + LOG_HDR_LEN,
+                           .len = vl - LOG_HDR_LEN};
+        if ((ret = cb(&e, ud)) != 0) break;
+    }
+    rocksdb_iter_get_error(it, &rerr);
+    if (rerr) fatal("scanning the log", rerr);
+    rocksdb_iter_destroy(it);
+    return ret;
+}
+
+uint64_t storeLogLastIndex(void) {
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(st.db, st.log_ropt, st.cf[CF_RAFT]);
+    char *rerr = NULL;
+    uint64_t last = 0;
+
+    rocksdb_iter_seek_to_last(it);
+    if (rocksdb_iter_valid(it)) {
+        size_t kl;
+        const char *k = rocksdb_iter_key(it, &kl);
+        if (kl != LOG_KEY_LEN) fatal("malformed log key", NULL);
+        last = decodeU64(k);
+    }
+    rocksdb_iter_get_error(it, &rerr);
+    if (rerr) fatal("reading the last log index", rerr);
+    rocksdb_iter_destroy(it);
+    return last;
+}
+
+/* ------------------------------------------------------------ state machine */
+
+static void requireBatch(const char *what) {
+    if (!st.in_batch) fatal(what, "called outside an apply batch");
+}
+
+void storeApplyBegin(void) {
+    if (st.in_batch) fatal("storeApplyBegin", "a batch is already open");
+    st.in_batch = 1;
+}
+
+void storePut(int cf, const char *k, size_t kl, const char *v, size_t vl) {
+    requireBatch("storePut");
+    rocksdb_writebatch_wi_put_cf(st.apply, cfHandle(cf), k, kl, v, vl);
+}
+
+void storeDelete(int cf, const char *k, size_t kl) {
+    requireBatch("storeDelete");
+    rocksdb_writebatch_wi_delete_cf(st.apply, cfHandle(cf), k, kl);
+}
+
+static void requireNoBatchIters(const char *what) {
+    if (st.batch_iters) fatal(what, "an iterator over the batch is still live");
+}
+
+/* Adds "applied index = idx" to a plain write batch. */
+static void putApplied(rocksdb_writebatch_t *b, uint64_t idx) {
+    char v[8];
+    encodeU64(v, idx);
+    rocksdb_writebatch_put_cf(b, st.cf[CF_RAFT], key_applied, sizeof(key_applied) - 1, v, 8);
+}
+
+void storeClear(int cf, uint64_t entry_index) {
+    rocksdb_column_family_handle_t *h = cfHandle(cf);
+    char *rerr = NULL;
+
+    requireBatch("storeClear");
+    requireNoBatchIters("storeClear");
+    if (entry_index == 0) fatal("storeClear", "entry index 0");
+
+    /* The apply batch cannot hold a range deletion, so this round's writes move to a
+     * plain batch (a copy of its serialized form) followed by the deletion, and the
+     * whole goes to RocksDB as one write. The range spans the first to the last key
+     * visible through batch + DB; its end is exclusive, so the last key is deleted
+     * on its own. */
+    size_t repl;
+    const char *rep = rocksdb_writebatch_wi_data(st.apply, &repl);
+    rocksdb_writebatch_t *b = rocksdb_writebatch_create_from(rep, repl);
+    rocksdb_iterator_t *it = rocksdb_writebatch_wi_create_iterator_with_base_cf(
+        st.apply, rocksdb_create_iterator_cf(st.db, st.ropt, h), h);
+    rocksdb_iter_seek_to_first(it);
+    if (rocksdb_iter_valid(it)) {
+        size_t fl, ll;
+        const char *f = rocksdb_iter_key(it, &fl);
+        char *first = malloc(fl ? fl : 1);
+        if (!first) fatal("storeClear", "out of memory");
+        memcpy(first, f, fl);
+        rocksdb_iter_seek_to_last(it);
+        const char *last = rocksdb_iter_key(it, &ll);
+        if (fl != ll || memcmp(first, last, fl) != 0)
+            rocksdb_writebatch_delete_range_cf(b, h, first, fl, last, ll);
+        rocksdb_writebatch_delete_cf(b, h, last, ll);
+        free(first);
+    }
+    rocksdb_iter_get_error(it, &rerr);
+    if (rerr) fatal("storeClear: iterating", rerr);
+    rocksdb_iter_destroy(it);
+
+    putApplied(b, entry_index - 1);
+    rocksdb_write(st.db, st.wnosync, b, &rerr);
+    if (rerr) fatal("storeClear: write failed", rerr);
+    rocksdb_writebatch_destroy(b);
+    rocksdb_writebatch_wi_clear(st.apply);
+    st.applied = entry_index - 1;
+}
+
+void storeApplyCommit(uint64_t applied_index) {
+    char v[8], *rerr = NULL;
+
+    requireBatch("storeApplyCommit");
+    requireNoBatchIters("storeApplyCommit");
+    if (applied_index < st.applied) fatal("storeApplyCommit", "applied index went backwards");
+    encodeU64(v, applied_index);
+    rocksdb_writebatch_wi_put_cf(st.apply, st.cf[CF_RAFT], key_applied,
+                                 sizeof(key_applied) - 1, v, 8);
+    rocksdb_write_writebatch_wi(st.db, st.wnosync, st.apply, &rerr);
+    if (rerr) fatal("apply batch write failed", rerr);
+    rocksdb_writebatch_wi_clear(st.apply);
+    st.in_batch = 0;
+    st.applied = applied_index;
+}
+
+uint64_t storeAppliedIndex(void) {
+    return st.applied;
+}
+
+int storeGet(int cf, const char *k, size_t kl, storeValue *v) {
+    rocksdb_column_family_handle_t *h = cfHandle(cf);
+    char *rerr = NULL;
+
+    if (st.in_batch) {
+        /* The C API can only return a copy of a value read through the batch. */
+        size_t len;
+        char *p = rocksdb_writebatch_wi_get_from_batch_and_db_cf(st.apply, st.db, st.ropt,
+                                                                 h, k, kl, &len, &rerr);
+        if (rerr) fatal("read through the apply batch failed", rerr);
+        if (!p) return 0;
+        *v = (storeValue){.ptr = p, .len = len, .pin = NULL, .copy = p};
+        return 1;
+    }
+    rocksdb_pinnableslice_t *p = rocksdb_get_pinned_cf(st.db, st.ropt, h, k, kl, &rerr);
+    if (rerr) fatal("read failed", rerr);
+    if (!p) return 0;
+    v->pin = p;
+    v->copy = NULL;
+    v->ptr = rocksdb_pinnableslice_value(p, &v->len);
+    return 1;
+}
+
+void storeValueFree(storeValue *v) {
+    if (v->pin) rocksdb_pinnableslice_destroy(v->pin);
+    rocksdb_free(v->copy);
+    v->pin = NULL;
+    v->copy = NULL;
+    v->ptr = NULL;
+    v->len = 0;
+}
+
+storeIter *storeIterNew(int cf) {
+    rocksdb_column_family_handle_t *h = cfHandle(cf);
+    storeIter *si = malloc(sizeof(*si));
+    if (!si) fatal("storeIterNew", "out of memory");
+    si->it = rocksdb_create_iterator_cf(st.db, st.ropt, h);
+    si->in_batch = st.in_batch;
+    if (st.in_batch) {
+        si->it = rocksdb_writebatch_wi_create_iterator_with_base_cf(st.apply, si->it, h);
+        st.batch_iters++;
+    }
+    return si;
+}
+
+void storeIterSeek(storeIter *it, const char *k, size_t kl) {
+    rocksdb_iter_seek(it->it, k, kl);
+}
+
+int storeIterValid(storeIter *it) {
+    if (rocksdb_iter_valid(it->it)) return 1;
+    char *rerr = NULL;
+    rocksdb_iter_get_error(it->it, &rerr);
+    if (rerr) fatal("iterator failed", rerr);
+    return 0;
+}
+
+void storeIterNext(storeIter *it) {
+    rocksdb_iter_next(it->it);
+}
+
+const char *storeIterKey(storeIter *it, size_t *len) {
+    return rocksdb_iter_key(it->it, len);
+}
+
+const char *storeIterValue(storeIter *it, size_t *len) {
+    return rocksdb_iter_value(it->it, len);
+}
+
+void storeIterFree(storeIter *it) {
+    if (!it) return;
+    if (it->in_batch) st.batch_iters--;
+    rocksdb_iter_destroy(it->it);
+    free(it);
+}
+
+/* ---------------------------------------------------------------------- INFO */
+
+static uint64_t propInt(int cf, const char *name) {
+    uint64_t v = 0;
+    if (rocksdb_property_int_cf(st.db, st.cf[cf], name, &v) != 0) return 0;
+    return v;
+}
+
+void storeGetStats(storeStats *s) {
+    memset(s, 0, sizeof(*s));
+    s->data_keys_estimate = propInt(STORE_CF_DATA, "rocksdb.estimate-num-keys");
+    for (int i = 0; i < STORE_CF_COUNT; i++)
+        s->data_sst_bytes += propInt(i, "rocksdb.total-sst-files-size");
+    s->log_sst_bytes = propInt(CF_RAFT, "rocksdb.total-sst-files-size");
+    for (int i = 0; i < CF_TOTAL; i++)
+        s->memtable_bytes += propInt(i, "rocksdb.cur-size-all-mem-tables");
+    s->block_cache_capacity_bytes = rocksdb_cache_get_capacity(st.cache);
+    s->block_cache_usage_bytes = rocksdb_cache_get_usage(st.cache);
+    s->block_cache_pinned_bytes = rocksdb_cache_get_pinned_usage(st.cache);
+}

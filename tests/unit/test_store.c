@@ -1,0 +1,466 @@
+/* Unit tests for the RocksDB store (src/store_rocks.c): log and hard state, apply
+ * batches and their read-your-writes view, iterators, storeClear, durability across
+ * reopen and across a crashed (never closed) process.
+ *
+ * `test_store --bench` instead prints timings: synced log writes of 1 and 100 entries,
+ * and 16-byte puts committed in batches of 100. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* nftw */
+#endif
+#include "store.h"
+#include "test.h"
+
+#include <ftw.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char dir[64];
+
+static int rmEntry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb; (void)flag; (void)ftw;
+    return remove(path);
+}
+
+/* Fresh empty directory for one test; the previous one is removed. */
+static void freshDir(void) {
+    if (dir[0]) nftw(dir, rmEntry, 16, FTW_DEPTH | FTW_PHYS);
+    strcpy(dir, "/tmp/raftkv-test-store-XXXXXX");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        exit(2);
+    }
+}
+
+static int openStore(void) {
+    char *err = NULL;
+    storeOptions o = {.block_cache_bytes = 8 << 20, .write_buffer_bytes = 4 << 20};
+    if (storeOpen(dir, &o, &err) != 0) {
+        fprintf(stderr, "storeOpen: %s\n", err);
+        free(err);
+        return -1;
+    }
+    return 0;
+}
+
+static void logAppend(uint64_t truncate_from, uint64_t first, size_t n, uint64_t term) {
+    storeLogEntry ents[128];
+    char payload[128][32];
+    for (size_t i = 0; i < n; i++) {
+        int len = snprintf(payload[i], sizeof(payload[i]), "cmd-%llu-t%llu",
+                           (unsigned long long)(first + i), (unsigned long long)term);
+        ents[i] = (storeLogEntry){.index = first + i, .term = term, .type = (uint8_t)((first + i) % 3),
+                                  .data = payload[i], .len = (size_t)len};
+    }
+    storeLogWrite(truncate_from, ents, n, NULL);
+}
+
+/* Scan collector: records (index, term) and checks each payload's text. */
+typedef struct {
+    uint64_t idx[256], term[256];
+    int n, bad, stop_after;
+} scanned;
+
+static int collect(const storeLogEntry *e, void *ud) {
+    scanned *s = ud;
+    char want[32];
+    int len = snprintf(want, sizeof(want), "cmd-%llu-t%llu", (unsigned long long)e->index,
+                       (unsigned long long)e->term);
+    if ((size_t)len != e->len || memcmp(want, e->data, e->len) != 0) s->bad++;
+    if (e->type != (uint8_t)(e->index % 3)) s->bad++;
+    s->idx[s->n] = e->index;
+    s->term[s->n] = e->term;
+    s->n++;
+    return s->stop_after && s->n == s->stop_after ? 7 : 0;
+}
+
+static int getStr(int cf, const char *k, char *out, size_t cap) {
+    storeValue v;
+    if (!storeGet(cf, k, strlen(k), &v)) return 0;
+    size_t n = v.len < cap - 1 ? v.len : cap - 1;
+    memcpy(out, v.ptr, n);
+    out[n] = '\0';
+    storeValueFree(&v);
+    return 1;
+}
+
+static void put(int cf, const char *k, const char *v) {
+    storePut(cf, k, strlen(k), v, strlen(v));
+}
+
+TEST(test_fresh_store_is_empty) {
+    freshDir();
+    CHECK(openStore() == 0);
+    storeHardState hs = {1, 2, 3};
+    CHECK_EQ_INT(storeLoadHardState(&hs), 0);
+    CHECK_EQ_INT(hs.term, 0);
+    CHECK_EQ_INT(hs.vote, 0);
+    CHECK_EQ_INT(hs.commit, 0);
+    CHECK_EQ_INT(storeLogLastIndex(), 0);
+    CHECK_EQ_INT(storeAppliedIndex(), 0);
+    CHECK(strcmp(storeDir(), dir) == 0);
+    scanned s = {0};
+    CHECK_EQ_INT(storeLogScan(1, collect, &s), 0);
+    CHECK_EQ_INT(s.n, 0);
+    storeClose();
+}
+
+TEST(test_log_append_truncate_scan) {
+    freshDir();
+    CHECK(openStore() == 0);
+    logAppend(0, 1, 10, 1);
+    CHECK_EQ_INT(storeLogLastIndex(), 10);
+
+    scanned s = {0};
+    CHECK_EQ_INT(storeLogScan(4, collect, &s), 0);
+    CHECK_EQ_INT(s.n, 7);
+    CHECK_EQ_INT(s.idx[0], 4);
+    CHECK_EQ_INT(s.idx[6], 10);
+    CHECK_EQ_INT(s.bad, 0);
+
+    /* A conflicting suffix from index 6 with a new term: 6..10 replaced by 6..7. */
+    logAppend(6, 6, 2, 2);
+    CHECK_EQ_INT(storeLogLastIndex(), 7);
+    memset(&s, 0, sizeof(s));
+    CHECK_EQ_INT(storeLogScan(1, collect, &s), 0);
+    CHECK_EQ_INT(s.n, 7);
+    CHECK_EQ_INT(s.term[4], 1);
+    CHECK_EQ_INT(s.idx[5], 6);
+    CHECK_EQ_INT(s.term[5], 2);
+    CHECK_EQ_INT(s.term[6], 2);
+    CHECK_EQ_INT(s.bad, 0);
+
+    /* Truncation alone, no new entries. */
+    storeLogWrite(3, NULL, 0, NULL);
+    CHECK_EQ_INT(storeLogLastIndex(), 2);
+
+    /* The callback's non-zero return stops the scan and is passed through. */
+    logAppend(0, 3, 5, 3);
+    memset(&s, 0, sizeof(s));
+    s.stop_after = 2;
+    CHECK_EQ_INT(storeLogScan(1, collect, &s), 7);
+    CHECK_EQ_INT(s.n, 2);
+
+    /* Scanning past the end yields nothing. */
+    memset(&s, 0, sizeof(s));
+    CHECK_EQ_INT(storeLogScan(100, collect, &s), 0);
+    CHECK_EQ_INT(s.n, 0);
+    storeClose();
+}
+
+TEST(test_reopen_keeps_everything) {
+    freshDir();
+    CHECK(openStore() == 0);
+    storeHardState hs = {.term = 5, .vote = 2, .commit = 3};
+    storeLogEntry e = {.index = 1, .term = 5, .type = 1, .data = "x", .len = 1};
+    storeLogWrite(0, &e, 1, &hs);
+    storeApplyBegin();
+    put(STORE_CF_DATA, "k1", "v1");
+    put(STORE_CF_META, "count", "1");
+    put(STORE_CF_EXPIRE, "exp-k1", "");
+    storeApplyCommit(1);
+    storeClose();
+
+    CHECK(openStore() == 0);
+    storeHardState got;
+    CHECK_EQ_INT(storeLoadHardState(&got), 1);
+    CHECK_EQ_INT(got.term, 5);
+    CHECK_EQ_INT(got.vote, 2);
+    CHECK_EQ_INT(got.commit, 3);
+    CHECK_EQ_INT(storeLogLastIndex(), 1);
+    CHECK_EQ_INT(storeAppliedIndex(), 1);
+    char buf[32];
+    CHECK(getStr(STORE_CF_DATA, "k1", buf, sizeof(buf)));
+    CHECK(strcmp(buf, "v1") == 0);
+    CHECK(getStr(STORE_CF_META, "count", buf, sizeof(buf)));
+    CHECK(strcmp(buf, "1") == 0);
+    CHECK(getStr(STORE_CF_EXPIRE, "exp-k1", buf, sizeof(buf)));
+    CHECK_EQ_INT(strlen(buf), 0);
+    CHECK(!getStr(STORE_CF_DATA, "count", buf, sizeof(buf))); /* CFs are separate */
+
+    /* A hard-state-only write (no entries) replaces the record. */
+    hs.term = 6;
+    hs.vote = 0;
+    storeLogWrite(0, NULL, 0, &hs);
+    storeClose();
+    CHECK(openStore() == 0);
+    CHECK_EQ_INT(storeLoadHardState(&got), 1);
+    CHECK_EQ_INT(got.term, 6);
+    CHECK_EQ_INT(got.vote, 0);
+    CHECK_EQ_INT(storeLogLastIndex(), 1);
+    storeClose();
+}
+
+TEST(test_batch_reads_see_own_writes) {
+    freshDir();
+    CHECK(openStore() == 0);
+    storeApplyBegin();
+    put(STORE_CF_DATA, "a", "old-a");
+    put(STORE_CF_DATA, "b", "old-b");
+    storeApplyCommit(1);
+
+    char buf[32];
+    storeApplyBegin();
+    put(STORE_CF_DATA, "a", "new-a");
+    storeDelete(STORE_CF_DATA, "b", 1);
+    put(STORE_CF_DATA, "c", "");
+    CHECK(getStr(STORE_CF_DATA, "a", buf, sizeof(buf)));
+    CHECK(strcmp(buf, "new-a") == 0);
+    CHECK(!getStr(STORE_CF_DATA, "b", buf, sizeof(buf)));
+    CHECK(getStr(STORE_CF_DATA, "c", buf, sizeof(buf))); /* empty value is found */
+    CHECK_EQ_INT(strlen(buf), 0);
+    CHECK(!getStr(STORE_CF_DATA, "zz", buf, sizeof(buf)));
+    put(STORE_CF_DATA, "a", "newer-a"); /* the latest write wins */
+    CHECK(getStr(STORE_CF_DATA, "a", buf, sizeof(buf)));
+    CHECK(strcmp(buf, "newer-a") == 0);
+    storeApplyCommit(2);
+
+    /* Outside a batch, the committed state. */
+    CHECK(getStr(STORE_CF_DATA, "a", buf, sizeof(buf)));
+    CHECK(strcmp(buf, "newer-a") == 0);
+    CHECK(!getStr(STORE_CF_DATA, "b", buf, sizeof(buf)));
+    CHECK(getStr(STORE_CF_DATA, "c", buf, sizeof(buf)));
+    CHECK_EQ_INT(storeAppliedIndex(), 2);
+    storeClose();
+}
+
+/* Collects "key=value," for every key from `from` on. */
+static void iterDump(int cf, const char *from, char *out, size_t cap) {
+    storeIter *it = storeIterNew(cf);
+    size_t used = 0;
+    out[0] = '\0';
+    for (storeIterSeek(it, from, strlen(from)); storeIterValid(it); storeIterNext(it)) {
+        size_t kl, vl;
+        const char *k = storeIterKey(it, &kl);
+        const char *v = storeIterValue(it, &vl);
+        used += (size_t)snprintf(out + used, cap - used, "%.*s=%.*s,", (int)kl, k, (int)vl, v);
+    }
+    storeIterFree(it);
+}
+
+TEST(test_iterator_merges_batch_and_db) {
+    freshDir();
+    CHECK(openStore() == 0);
+    storeApplyBegin();
+    put(STORE_CF_DATA, "b", "1");
+    put(STORE_CF_DATA, "d", "2");
+    put(STORE_CF_DATA, "f", "3");
+    put(STORE_CF_META, "c", "other-cf");
+    storeApplyCommit(1);
+
+    char out[256];
+    iterDump(STORE_CF_DATA, "", out, sizeof(out));
+    CHECK(strcmp(out, "b=1,d=2,f=3,") == 0);
+
+    storeApplyBegin();
+    put(STORE_CF_DATA, "a", "new");
+    put(STORE_CF_DATA, "d", "over");
+    storeDelete(STORE_CF_DATA, "f", 1);
+    put(STORE_CF_DATA, "e", "mid");
+    storeDelete(STORE_CF_DATA, "nothing", 7);
+    iterDump(STORE_CF_DATA, "", out, sizeof(out));
+    CHECK(strcmp(out, "a=new,b=1,d=over,e=mid,") == 0);
+    iterDump(STORE_CF_DATA, "c", out, sizeof(out));
+    CHECK(strcmp(out, "d=over,e=mid,") == 0);
+    storeApplyCommit(2);
+
+    iterDump(STORE_CF_DATA, "", out, sizeof(out));
+    CHECK(strcmp(out, "a=new,b=1,d=over,e=mid,") == 0);
+    iterDump(STORE_CF_META, "", out, sizeof(out));
+    CHECK(strcmp(out, "c=other-cf,") == 0);
+    storeClose();
+}
+
+TEST(test_clear_is_atomic_with_applied_index) {
+    freshDir();
+    CHECK(openStore() == 0);
+    storeApplyBegin();
+    put(STORE_CF_DATA, "k1", "v1");
+    put(STORE_CF_DATA, "k2", "v2");
+    put(STORE_CF_EXPIRE, "e1", "");
+    storeApplyCommit(5);
+
+    /* Entries 6 (a write) and 7 (FLUSHALL: clear data + expire, reset the count). */
+    char out[256], buf[32];
+    storeApplyBegin();
+    put(STORE_CF_DATA, "k3", "v3");
+    put(STORE_CF_META, "count", "3");
+    storeClear(STORE_CF_DATA, 7);
+    CHECK_EQ_INT(storeAppliedIndex(), 6);
+    storeClear(STORE_CF_EXPIRE, 7);
+    iterDump(STORE_CF_DATA, "", out, sizeof(out));
+    CHECK_EQ_INT(strlen(out), 0);
+    CHECK(!getStr(STORE_CF_DATA, "k3", buf, sizeof(buf)));
+    CHECK(getStr(STORE_CF_META, "count", buf, sizeof(buf))); /* entry 6's meta write */
+    CHECK(strcmp(buf, "3") == 0);
+    put(STORE_CF_META, "count", "0");
+    put(STORE_CF_DATA, "k4", "after"); /* entry 8, same round */
+    storeApplyCommit(8);
+    storeClose();
+
+    CHECK(openStore() == 0);
+    CHECK_EQ_INT(storeAppliedIndex(), 8);
+    iterDump(STORE_CF_DATA, "", out, sizeof(out));
+    CHECK(strcmp(out, "k4=after,") == 0);
+    iterDump(STORE_CF_EXPIRE, "", out, sizeof(out));
+    CHECK_EQ_INT(strlen(out), 0);
+    CHECK(getStr(STORE_CF_META, "count", buf, sizeof(buf)));
+    CHECK(strcmp(buf, "0") == 0);
+
+    /* Clearing META does not lose the applied index, and an empty CF clears fine. */
+    storeApplyBegin();
+    storeClear(STORE_CF_META, 9);
+    storeClear(STORE_CF_EXPIRE, 9);
+    storeApplyCommit(9);
+    storeClose();
+    CHECK(openStore() == 0);
+    CHECK_EQ_INT(storeAppliedIndex(), 9);
+    CHECK(!getStr(STORE_CF_META, "count", buf, sizeof(buf)));
+    CHECK(getStr(STORE_CF_DATA, "k4", buf, sizeof(buf)));
+    storeClose();
+}
+
+/* Child process: commits applied index 3 with one key, then starts another batch
+ * (and, with `clear`, a storeClear of entry 5 after applying entry 4) and dies
+ * without closing, as a crash would. */
+static void crashChild(int clear) {
+    if (openStore() != 0) _exit(2);
+    storeApplyBegin();
+    put(STORE_CF_DATA, "kept", "yes");
+    storeApplyCommit(3);
+    storeApplyBegin();
+    put(STORE_CF_DATA, "lost", "no");
+    put(STORE_CF_META, "entry4", "applied");
+    if (clear) storeClear(STORE_CF_DATA, 5);
+    put(STORE_CF_META, "lost-after-clear", "no");
+    _exit(0);
+}
+
+static int runChild(int clear) {
+    pid_t pid = fork();
+    if (pid == 0) crashChild(clear);
+    int status;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(test_crash_drops_uncommitted_batch) {
+    freshDir();
+    CHECK_EQ_INT(runChild(0), 0);
+    CHECK(openStore() == 0);
+    char buf[32];
+    CHECK_EQ_INT(storeAppliedIndex(), 3);
+    CHECK(getStr(STORE_CF_DATA, "kept", buf, sizeof(buf)));
+    CHECK(!getStr(STORE_CF_DATA, "lost", buf, sizeof(buf)));
+    CHECK(!getStr(STORE_CF_META, "entry4", buf, sizeof(buf)));
+    storeClose();
+}
+
+TEST(test_crash_after_clear_leaves_entry_to_replay) {
+    freshDir();
+    CHECK_EQ_INT(runChild(1), 0);
+    CHECK(openStore() == 0);
+    char buf[32], out[64];
+    CHECK_EQ_INT(storeAppliedIndex(), 4);          /* entry 5 must be replayed */
+    CHECK(getStr(STORE_CF_META, "entry4", buf, sizeof(buf)));
+    iterDump(STORE_CF_DATA, "", out, sizeof(out)); /* cleared whole, nothing half */
+    CHECK_EQ_INT(strlen(out), 0);
+    CHECK(!getStr(STORE_CF_META, "lost-after-clear", buf, sizeof(buf)));
+    storeClose();
+}
+
+/* The persistence thread appends while the loop thread applies. */
+static void *logWriter(void *arg) {
+    (void)arg;
+    for (uint64_t i = 1; i <= 200; i += 20) logAppend(0, i, 20, 1);
+    return NULL;
+}
+
+TEST(test_log_writes_concurrent_with_apply) {
+    freshDir();
+    CHECK(openStore() == 0);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, logWriter, NULL) == 0);
+    for (int i = 1; i <= 200; i++) {
+        char k[16];
+        int kl = snprintf(k, sizeof(k), "key%04d", i);
+        storeApplyBegin();
+        storePut(STORE_CF_DATA, k, (size_t)kl, k, (size_t)kl);
+        storeApplyCommit((uint64_t)i);
+    }
+    pthread_join(t, NULL);
+    CHECK_EQ_INT(storeLogLastIndex(), 200);
+    CHECK_EQ_INT(storeAppliedIndex(), 200);
+    storeClose();
+    CHECK(openStore() == 0);
+    scanned s = {0};
+    CHECK_EQ_INT(storeLogScan(1, collect, &s), 0);
+    CHECK_EQ_INT(s.n, 200);
+    CHECK_EQ_INT(s.bad, 0);
+    char buf[32];
+    CHECK(getStr(STORE_CF_DATA, "key0200", buf, sizeof(buf)));
+    CHECK(strcmp(buf, "key0200") == 0);
+    storeStats stats;
+    storeGetStats(&stats);
+    CHECK(stats.block_cache_capacity_bytes == 8 << 20);
+    CHECK(stats.memtable_bytes > 0);
+    storeClose();
+}
+
+static double nowSec(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void bench(void) {
+    freshDir();
+    if (openStore() != 0) exit(2);
+    const int rounds = 200;
+    double t0 = nowSec();
+    for (int i = 0; i < rounds; i++) logAppend(0, (uint64_t)i + 1, 1, 1);
+    double one = (nowSec() - t0) / rounds;
+    t0 = nowSec();
+    for (int i = 0; i < rounds; i++) logAppend(0, (uint64_t)rounds + 1 + (uint64_t)i * 100, 100, 1);
+    double hundred = (nowSec() - t0) / rounds;
+    printf("synced storeLogWrite: 1 entry %.3f ms, 100 entries %.3f ms (avg of %d)\n",
+           one * 1e3, hundred * 1e3, rounds);
+
+    const int batches = 2000;
+    char k[16], v[16];
+    memset(v, 'v', sizeof(v));
+    t0 = nowSec();
+    for (int b = 0; b < batches; b++) {
+        storeApplyBegin();
+        for (int i = 0; i < 100; i++) {
+            snprintf(k, sizeof(k), "key%012d", b * 100 + i);
+            storePut(STORE_CF_DATA, k, 16, v, 16);
+        }
+        storeApplyCommit((uint64_t)b + 1);
+    }
+    double el = nowSec() - t0;
+    printf("apply: %d puts of 16+16 bytes in batches of 100: %.0f puts/s (%.3f ms/batch)\n",
+           batches * 100, batches * 100 / el, el / batches * 1e3);
+    storeClose();
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--bench") == 0) {
+        bench();
+    } else {
+        RUN(test_fresh_store_is_empty);
+        RUN(test_log_append_truncate_scan);
+        RUN(test_reopen_keeps_everything);
+        RUN(test_batch_reads_see_own_writes);
+        RUN(test_iterator_merges_batch_and_db);
+        RUN(test_clear_is_atomic_with_applied_index);
+        RUN(test_crash_drops_uncommitted_batch);
+        RUN(test_crash_after_clear_leaves_entry_to_replay);
+        RUN(test_log_writes_concurrent_with_apply);
+    }
+    if (dir[0]) nftw(dir, rmEntry, 16, FTW_DEPTH | FTW_PHYS);
+    return argc > 1 ? 0 : TEST_REPORT();
+}
