@@ -4,8 +4,10 @@
  * side tables all share one write-ahead log, so an apply batch (data + applied index)
  * is atomic, and only log appends need an fsync.
  *
- * Threads: storeLogWrite runs on the persistence thread; every other call runs on the
- * loop thread (the log reads only at startup, before the persistence thread starts).
+ * Threads: storeLogWrite runs on the persistence thread; the apply batch, storeGet and
+ * iterators belong to the loop thread. The log reads (storeLoadHardState, storeLogScan,
+ * storeLogLastIndex) and storeGetStats are safe from any thread, also while storeLogWrite
+ * runs: each read sees the log before or after a whole write, never part of one.
  * Storage errors on a write path are fail-stop: the store logs to stderr and aborts.
  *
  * Keys and values of the data column families are opaque bytes here; db.c owns their
@@ -121,7 +123,7 @@ void storeValueFree(storeValue *v);
  * or the next storePut/storeDelete; copy a key before deleting it. */
 typedef struct storeIter storeIter;
 storeIter *storeIterNew(int cf);                 /* returns owned; unpositioned */
-void storeIterSeek(storeIter *it, const char *k, size_t kl); /* first key >= k */
+void storeIterSeek(storeIter *it, const char *k, size_t kl); /* first key >= k; kl 0 = first */
 int storeIterValid(storeIter *it);
 void storeIterNext(storeIter *it);
 const char *storeIterKey(storeIter *it, size_t *len);

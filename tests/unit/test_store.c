@@ -444,6 +444,24 @@ static void bench(void) {
     double el = nowSec() - t0;
     printf("apply: %d puts of 16+16 bytes in batches of 100: %.0f puts/s (%.3f ms/batch)\n",
            batches * 100, batches * 100 / el, el / batches * 1e3);
+
+    for (int in_batch = 0; in_batch <= 1; in_batch++) {
+        storeValue got;
+        int found = 0;
+        if (in_batch) storeApplyBegin();
+        t0 = nowSec();
+        for (int i = 0; i < batches * 100; i++) {
+            snprintf(k, sizeof(k), "key%012d", (i * 7919) % (batches * 100));
+            if (storeGet(STORE_CF_DATA, k, 16, &got)) {
+                found++;
+                storeValueFree(&got);
+            }
+        }
+        el = nowSec() - t0;
+        if (in_batch) storeApplyCommit((uint64_t)batches + 1);
+        printf("storeGet %s a batch: %.0f gets/s (%d found)\n", in_batch ? "inside" : "outside",
+               batches * 100 / el, found);
+    }
     storeClose();
 }
 
