@@ -17,8 +17,9 @@ typedef struct slice { const char *ptr; size_t len; } slice;
  * header line accepted before a newline must appear. */
 #define RESP_INLINE_MAX_SIZE (1024 * 64)
 #define RESP_DEFAULT_MAX_BULK_LEN (512LL * 1024 * 1024)
-/* Limits applied while p->authenticated is 0 (Redis 7.0 values). */
-#define RESP_UNAUTH_MAX_MULTIBULK (1024 * 1024)
+/* Limits applied while p->authenticated is 0 (Redis 7.0.15 values, checked
+ * against a real server: "*11" fails, "*10" passes; "$16385" fails). */
+#define RESP_UNAUTH_MAX_MULTIBULK 10
 #define RESP_UNAUTH_MAX_BULK 16384
 
 enum { RESP_OK, RESP_AGAIN, RESP_ERR };
@@ -44,8 +45,10 @@ typedef struct respParser {
     long long mbulk_left;       /* multibulk arguments still to read */
     long long bulk_len;         /* length of the bulk being read, -1 if header not read */
     size_t pos;                 /* offset of the next unparsed byte */
+    size_t scan;                /* the current line has no terminator before this offset */
     size_t *offs;               /* argument offsets while incomplete (argv_cap entries) */
     int argv_cap;               /* capacity of argv and offs */
+    char errbuf[48];            /* text of the "expected '$', got 'X'" error */
 } respParser;
 
 /* Initialise p with default limits and no arguments. Allocates nothing. */
@@ -61,9 +64,10 @@ void respParserFree(respParser *p);
  *               <= 0: the caller skips the request.
  *   RESP_AGAIN: more bytes needed; p->need is a hint (see above).
  *   RESP_ERR:   *err = Redis's static error text without the "-ERR " prefix,
- *               e.g. "Protocol error: invalid multibulk length". The caller
- *               replies and closes the connection; the parser is reset.
- * Aborts (returns RESP_ERR with "Out of memory") only if growing argv fails. */
+ *               e.g. "Protocol error: invalid multibulk length" (static, or
+ *               in p->errbuf until the next call). The caller replies and
+ *               closes the connection; the parser is reset.
+ * Aborts the process if growing argv fails (out of memory). */
 int respParse(respParser *p, char *buf, size_t len, size_t *consumed, const char **err);
 
 /* Write prefix, v in decimal and "\r\n" to dst (at least 32 bytes), e.g.
