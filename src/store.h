@@ -72,8 +72,20 @@ void storeLogWrite(uint64_t truncate_from, const storeLogEntry *ents, size_t n,
  * stored entry is malformed (message on stderr). */
 int storeLogScan(uint64_t from, int (*cb)(const storeLogEntry *e, void *ud), void *ud);
 
-/* Index of the last stored entry, 0 if the log is empty. */
+/* Index of the last stored entry; when no entry is stored, the log start (see below),
+ * 0 for a log never compacted. */
 uint64_t storeLogLastIndex(void);
+
+/* Drops the entries with index <= `index` and records (index, term) as the log start:
+ * the entry just before the first one kept (raftNew's snap_index, snap_term). `index`
+ * must not exceed storeAppliedIndex() (checked: aborts), so after a crash the state
+ * machine is never behind the log start. Unsynced: a compaction lost in a crash only
+ * keeps entries longer. Any thread; aborts on error. */
+void storeLogCompact(uint64_t index, uint64_t term);
+
+/* The log start recorded by the last storeLogCompact: returns 1 and fills *index and
+ * *term, or returns 0 (both set to 0) if the log was never compacted. */
+int storeLogStart(uint64_t *index, uint64_t *term);
 
 /* ---------------------------------------------------- State machine (loop thread) */
 

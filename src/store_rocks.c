@@ -7,7 +7,8 @@
  *
  * Layout. "raft": log entries under an 8-byte big-endian index, value = term (8 bytes
  * BE) + type (1 byte) + payload; the records below sort after every log key because
- * they start with 0xff: "\xffhs" hard state (term, vote, commit as 3 x 8 bytes BE) and
+ * they start with 0xff: "\xffhs" hard state (term, vote, commit as 3 x 8 bytes BE),
+ * "\xffstart" the log start after compaction (index, term as 2 x 8 bytes BE) and
  * "\xffapplied" the applied index (8 bytes BE). Keeping the applied index out of "meta"
  * means clearing "meta" cannot lose it. "data", "meta", "expire": opaque keys from db.c.
  *
@@ -45,6 +46,7 @@ static const char *const cf_names[CF_TOTAL] = {"data", "meta", "expire", "raft",
 #define LOG_HDR_LEN 9 /* term + type */
 static const char key_hardstate[] = "\xffhs";
 static const char key_applied[] = "\xff" "applied";
+static const char key_logstart[] = "\xff" "start";
 static const char log_upper_bound[] = "\xff"; /* every log key sorts below it */
 
 static struct {
@@ -60,7 +62,7 @@ static struct {
     pthread_mutex_t loglock;
     int in_batch;
     int batch_iters;                 /* iterators created inside the open batch */
-    uint64_t applied;
+    uint64_t applied;                /* written by the loop thread only; atomic access */
 } st;
 
 struct storeIter {
@@ -312,7 +314,46 @@ uint64_t storeLogLastIndex(void) {
     rocksdb_iter_get_error(it, &rerr);
     if (rerr) fatal("reading the last log index", rerr);
     rocksdb_iter_destroy(it);
+    if (last == 0) {
+        uint64_t term;
+        storeLogStart(&last, &term);
+    }
     return last;
+}
+
+void storeLogCompact(uint64_t index, uint64_t term) {
+    char from[LOG_KEY_LEN], to[LOG_KEY_LEN], v[16], *rerr = NULL;
+
+    if (index > __atomic_load_n(&st.applied, __ATOMIC_ACQUIRE))
+        fatal("storeLogCompact", "index beyond the applied index");
+    if (index == 0 || (unsigned char)(index >> 56) == 0xff) fatal("storeLogCompact", "bad index");
+    encodeU64(from, 0);
+    encodeU64(to, index + 1);
+    encodeU64(v, index);
+    encodeU64(v + 8, term);
+    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+    rocksdb_writebatch_delete_range_cf(b, st.cf[CF_RAFT], from, LOG_KEY_LEN, to, LOG_KEY_LEN);
+    rocksdb_writebatch_put_cf(b, st.cf[CF_RAFT], key_logstart, sizeof(key_logstart) - 1,
+                              v, sizeof(v));
+    rocksdb_write(st.db, st.wnosync, b, &rerr);
+    if (rerr) fatal("log compaction write failed", rerr);
+    rocksdb_writebatch_destroy(b);
+}
+
+int storeLogStart(uint64_t *index, uint64_t *term) {
+    char *rerr = NULL;
+    *index = *term = 0;
+    rocksdb_pinnableslice_t *p = rocksdb_get_pinned_cf(st.db, st.ropt, st.cf[CF_RAFT],
+        key_logstart, sizeof(key_logstart) - 1, &rerr);
+    if (rerr) fatal("reading the log start", rerr);
+    if (!p) return 0;
+    size_t len;
+    const char *v = rocksdb_pinnableslice_value(p, &len);
+    if (len != 16) fatal("malformed log start record", NULL);
+    *index = decodeU64(v);
+    *term = decodeU64(v + 8);
+    rocksdb_pinnableslice_destroy(p);
+    return 1;
 }
 
 /* ------------------------------------------------------------ state machine */
@@ -353,7 +394,8 @@ void storeClear(int cf, uint64_t entry_index) {
 
     requireBatch("storeClear");
     requireNoBatchIters("storeClear");
-    if (entry_index == 0) fatal("storeClear", "entry index 0");
+    if (entry_index == 0 || entry_index - 1 < st.applied)
+        fatal("storeClear", "entry index not after the applied index");
 
     /* The apply batch cannot hold a range deletion, so this round's writes move to a
      * plain batch (a copy of its serialized form) followed by the deletion, and the
@@ -388,7 +430,7 @@ void storeClear(int cf, uint64_t entry_index) {
     if (rerr) fatal("storeClear: write failed", rerr);
     rocksdb_writebatch_destroy(b);
     rocksdb_writebatch_wi_clear(st.apply);
-    st.applied = entry_index - 1;
+    __atomic_store_n(&st.applied, entry_index - 1, __ATOMIC_RELEASE);
 }
 
 void storeApplyCommit(uint64_t applied_index) {
@@ -404,7 +446,7 @@ void storeApplyCommit(uint64_t applied_index) {
     if (rerr) fatal("apply batch write failed", rerr);
     rocksdb_writebatch_wi_clear(st.apply);
     st.in_batch = 0;
-    st.applied = applied_index;
+    __atomic_store_n(&st.applied, applied_index, __ATOMIC_RELEASE);
 }
 
 uint64_t storeAppliedIndex(void) {

@@ -227,6 +227,44 @@ TEST(test_batch_reads_see_own_writes) {
     storeClose();
 }
 
+TEST(test_log_compact_keeps_start) {
+    freshDir();
+    CHECK(openStore() == 0);
+    uint64_t idx = 1, term = 1;
+    CHECK_EQ_INT(storeLogStart(&idx, &term), 0);
+    CHECK_EQ_INT(idx, 0);
+    CHECK_EQ_INT(term, 0);
+    logAppend(0, 1, 10, 1);
+    storeApplyBegin();
+    storeApplyCommit(6);
+    storeLogCompact(5, 1);
+    scanned s = {0};
+    CHECK_EQ_INT(storeLogScan(1, collect, &s), 0);
+    CHECK_EQ_INT(s.n, 5);
+    CHECK_EQ_INT(s.idx[0], 6);
+    CHECK_EQ_INT(s.bad, 0);
+    CHECK_EQ_INT(storeLogLastIndex(), 10);
+    storeClose();
+
+    CHECK(openStore() == 0);
+    CHECK_EQ_INT(storeLogStart(&idx, &term), 1);
+    CHECK_EQ_INT(idx, 5);
+    CHECK_EQ_INT(term, 1);
+    /* Everything compacted: the last index is the log start; appends continue. */
+    storeApplyBegin();
+    storeApplyCommit(10);
+    storeLogCompact(10, 1);
+    CHECK_EQ_INT(storeLogLastIndex(), 10);
+    memset(&s, 0, sizeof(s));
+    CHECK_EQ_INT(storeLogScan(1, collect, &s), 0);
+    CHECK_EQ_INT(s.n, 0);
+    logAppend(0, 11, 2, 2);
+    CHECK_EQ_INT(storeLogLastIndex(), 12);
+    CHECK_EQ_INT(storeLogStart(&idx, &term), 1);
+    CHECK_EQ_INT(idx, 10);
+    storeClose();
+}
+
 /* Collects "key=value," for every key from `from` on. */
 static void iterDump(int cf, const char *from, char *out, size_t cap) {
     storeIter *it = storeIterNew(cf);
@@ -471,6 +509,7 @@ int main(int argc, char **argv) {
     } else {
         RUN(test_fresh_store_is_empty);
         RUN(test_log_append_truncate_scan);
+        RUN(test_log_compact_keeps_start);
         RUN(test_reopen_keeps_everything);
         RUN(test_batch_reads_see_own_writes);
         RUN(test_iterator_merges_batch_and_db);
