@@ -6,6 +6,13 @@
 
 #include "server.h"
 
+/* commands.c */
+void initCommandTable(void);
+/* After each apply round: wakes the clients a CMD_BARRIER made wait. */
+void commandsAfterApply(void);
+/* A client is being freed: drop it from the waiting lists. */
+void commandsForgetClient(client *c);
+
 /* t_string.c */
 void getCommand(client *c);
 void setCommand(client *c);

@@ -67,12 +67,15 @@ typedef struct client {
     /* Input. argv borrows from the query buffer (or from argv_scratch when a
      * prepare hook rewrote arguments) until the command completes. */
     char *querybuf;
-    size_t qb_len, qb_cap;
+    size_t qb_pos, qb_len, qb_cap;   /* [qb_pos, qb_len) not consumed yet */
+    size_t paused_len;               /* bytes of the paused request at qb_pos */
     respParser parser;
     int argc;
     slice *argv;
     const struct redisCommand *cmd, *lastcmd;
-    char *argv_scratch;              /* owned; storage for rewritten arguments */
+    slice *argv_rw;                  /* owned; argv after a rewrite (copy of the parser's array) */
+    int argv_rw_cap;
+    char *argv_scratch;              /* owned; bytes of rewritten arguments */
     size_t argv_scratch_len, argv_scratch_cap;
 
     /* Output: replies accumulate in obuf; networking.c moves them to the socket. */
@@ -88,8 +91,8 @@ typedef struct client {
 void addReplyProto(client *c, const char *s, size_t len);
 void addReplyStatus(client *c, const char *status);          /* +status\r\n */
 void addReplyStatusLength(client *c, const char *s, size_t len);
-void addReplyError(client *c, const char *err);              /* "-ERR err" unless err starts with a code
-                                                                 like "WRONGTYPE ...", then "-err" */
+void addReplyError(client *c, const char *err);              /* "-ERR err", or err as is when it starts
+                                                                 with '-' ("-WRONGTYPE ...") */
 void addReplyErrorFormat(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void addReplyErrorArity(client *c);                          /* wrong number of arguments for '%s' command */
 void addReplyErrorSyntax(client *c);                         /* -ERR syntax error */

@@ -1,0 +1,97 @@
+/* fsm.c — the state machine: applies committed log entries to the keyspace.
+ *
+ * Owns the apply client (no connection) and the apply clock. An entry of
+ * type NORMAL is [8-byte big-endian leader time][RESP command]...; each
+ * command runs through the same handler a client's command would, on the
+ * apply client, with c->now_ms = max(previous entry time, this entry's
+ * time), so every replica computes the same result without reading its own
+ * clock. All entries of one call go into one store batch, written together
+ * with the new applied index and apply clock: a crash re-applies either all
+ * of them or none. The reply of a command this node proposed goes to the
+ * client that waits for it.
+ *
+ * Failure modes: an entry that does not parse is a corrupted log, which is
+ * fail-stop (serverPanic). A command the table no longer knows gets the
+ * unknown-command error as its reply, identically on every replica. */
+#include <string.h>
+
+#include "commands.h"
+#include "db.h"
+#include "fsm.h"
+#include "replica_io.h"
+#include "store.h"
+
+static client *ac;                 /* the apply client */
+static respParser parser;
+static long long apply_now_ms;     /* max entry time applied so far */
+static uint64_t cur_index;
+
+#define META_APPLY_NOW "apply-now-ms"
+
+void fsmInit(void) {
+    ac = createApplyClient();
+    respParserInit(&parser);
+    parser.max_bulk_len = 1LL << 62;
+    storeValue v;
+    if (storeGet(STORE_CF_META, META_APPLY_NOW, sizeof(META_APPLY_NOW) - 1, &v)) {
+        long long t = 0;
+        for (size_t i = 0; i < v.len && i < 8; i++) t = (t << 8) | (unsigned char)v.ptr[i];
+        apply_now_ms = t;
+        storeValueFree(&v);
+    }
+}
+
+uint64_t fsmCurrentIndex(void) {
+    return cur_index;
+}
+
+static void applyCommand(uint64_t index) {
+    const struct redisCommand *cmd = lookupCommand(&ac->argv[0]);
+    ac->obuf_len = 0;
+    ac->now_ms = apply_now_ms;
+    if (!cmd) {
+        addReplyErrorFormat(ac, "unknown command '%.*s'", (int)(ac->argv[0].len < 128 ? ac->argv[0].len : 128),
+                            ac->argv[0].ptr);
+    } else if ((cmd->arity > 0 && cmd->arity != ac->argc) || (cmd->arity < 0 && ac->argc < -cmd->arity)) {
+        ac->cmd = cmd;
+        addReplyErrorArity(ac);
+    } else {
+        call(ac, cmd);
+    }
+    client *waiter = replicaTakeWaiter(index);
+    if (waiter) {
+        addReplyProto(waiter, ac->obuf, ac->obuf_len);
+        if (waiter->pending_writes == 0) unpauseClient(waiter);
+    }
+}
+
+static void applyEntry(const raftEntry *e) {
+    cur_index = e->index;
+    if (e->type != RAFT_ENTRY_NORMAL) return;
+    if (e->len < 8) serverPanic("Corrupted log entry %llu: %u bytes", (unsigned long long)e->index, e->len);
+    long long t = 0;
+    for (int i = 0; i < 8; i++) t = (t << 8) | e->data[i];
+    if (t > apply_now_ms) apply_now_ms = t;
+    char *p = (char *)e->data + 8;
+    size_t left = e->len - 8;
+    while (left > 0) {
+        size_t consumed = 0;
+        const char *err = NULL;
+        if (respParse(&parser, p, left, &consumed, &err) != RESP_OK || parser.argc == 0)
+            serverPanic("Corrupted log entry %llu: %s", (unsigned long long)e->index, err ? err : "truncated command");
+        ac->argc = parser.argc;
+        ac->argv = parser.argv;
+        applyCommand(e->index);
+        p += consumed;
+        left -= consumed;
+    }
+}
+
+void fsmApply(const raftEntry *entries, size_t n) {
+    storeApplyBegin();
+    for (size_t i = 0; i < n; i++) applyEntry(&entries[i]);
+    char buf[8];
+    for (int i = 0; i < 8; i++) buf[i] = (char)((unsigned long long)apply_now_ms >> (56 - 8 * i));
+    storePut(STORE_CF_META, META_APPLY_NOW, sizeof(META_APPLY_NOW) - 1, buf, 8);
+    storeApplyCommit(entries[n - 1].index);
+}

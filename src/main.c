@@ -1,0 +1,121 @@
+/* main.c — startup and the event loop.
+ *
+ * Order: configuration (file + --options), storage, keyspace counters, the
+ * state machine, the Raft replica (which replays the log tail), then the
+ * listening socket. Each loop iteration ends in beforeSleep: the commands
+ * proposed during it go to the log as one entry, then replies are written.
+ * SIGTERM/SIGINT stop accepting work and exit once no log write is in
+ * flight; an unclean stop (kill -9) is safe too: acknowledged writes are in
+ * the synced log. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "commands.h"
+#include "db.h"
+#include "fsm.h"
+#include "networking.h"
+#include "replica.h"
+#include "replica_io.h"
+#include "store.h"
+
+void replicaInit(uint64_t id, const uint64_t *voters, int nvoters);
+void replicaBeforeSleep(void);
+void ioStartTicks(uv_loop_t *loop, uint64_t tick_ms);
+void serverCron(void);
+
+static uv_prepare_t before_sleep;
+static uv_timer_t cron_timer;
+static uv_signal_t sigterm, sigint;
+
+static void shutdownNow(void) {
+    serverLog(LL_NOTICE, "Saving the final state and exiting: bye.");
+    storeClose();
+    exit(0);
+}
+
+static void beforeSleep(uv_prepare_t *h) {
+    replicaBeforeSleep();
+    handleClientsBeforeSleep();
+    if (server.shutdown_asap && !ioWriteInFlight()) shutdownNow();
+}
+
+static void onCron(uv_timer_t *t) {
+    serverCron();
+    clientsCron();
+    if (replicaIsLeader() && server.active_expire_enabled) activeExpireCycle();
+}
+
+static void onSignal(uv_signal_t *h, int signum) {
+    serverLog(LL_WARNING, "Received %s, scheduling shutdown...", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    server.shutdown_asap = 1;
+    uv_stop(h->loop);
+}
+
+static void makeRunId(void) {
+    static const char hex[] = "0123456789abcdef";
+    unsigned char rnd[20];
+    if (uv_random(NULL, NULL, rnd, sizeof(rnd), 0, NULL) != 0) {
+        unsigned long long seed = (unsigned long long)ustime() ^ (unsigned long long)getpid();
+        for (size_t i = 0; i < sizeof(rnd); i++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            rnd[i] = (unsigned char)(seed >> 56);
+        }
+    }
+    for (int i = 0; i < 20; i++) {
+        server.runid[2 * i] = hex[rnd[i] >> 4];
+        server.runid[2 * i + 1] = hex[rnd[i] & 15];
+    }
+    server.runid[40] = '\0';
+}
+
+int main(int argc, char **argv) {
+    initServerConfigDefaults();
+    server.executable = argv[0];
+    loadServerConfig(argc, argv);
+    signal(SIGPIPE, SIG_IGN);
+    server.pid = getpid();
+    server.start_time_ms = mstime();
+    makeRunId();
+    serverLog(LL_NOTICE, "raftkv starting (Redis %s compatible), pid=%d", RAFTKV_VERSION, (int)server.pid);
+
+    if (mkdir(server.dir, 0755) != 0 && access(server.dir, W_OK) != 0) {
+        serverLog(LL_WARNING, "Can't use data directory '%s'", server.dir);
+        exit(1);
+    }
+    storeOptions so = {(size_t)server.rocksdb_cache_bytes, (size_t)server.rocksdb_write_buffer_bytes};
+    char *err = NULL;
+    if (storeOpen(server.dir, &so, &err) != 0) {
+        serverLog(LL_WARNING, "Opening the store in '%s': %s", server.dir, err ? err : "unknown error");
+        exit(1);
+    }
+    initCommandTable();
+    dbInit();
+    fsmInit();
+
+    uv_loop_t *loop = uv_default_loop();
+    uint64_t self = server.node_id;
+    replicaInit(self, &self, 1);
+    if (listenToPort(loop) != C_OK) exit(1);
+
+    uv_prepare_init(loop, &before_sleep);
+    uv_prepare_start(&before_sleep, beforeSleep);
+    ioStartTicks(loop, (uint64_t)server.heartbeat_ms);
+    uv_timer_init(loop, &cron_timer);
+    uv_timer_start(&cron_timer, onCron, (uint64_t)(1000 / server.hz), (uint64_t)(1000 / server.hz));
+    uv_signal_init(loop, &sigterm);
+    uv_signal_start(&sigterm, onSignal, SIGTERM);
+    uv_signal_init(loop, &sigint);
+    uv_signal_start(&sigint, onSignal, SIGINT);
+
+    serverLog(LL_NOTICE, "Ready to accept connections tcp %s:%d", server.bindaddr, server.port);
+    uv_run(loop, UV_RUN_DEFAULT);
+    /* A signal stopped the loop: let the write in flight finish, then exit. */
+    while (ioWriteInFlight()) uv_run(loop, UV_RUN_ONCE);
+    shutdownNow();
+    return 0;
+}

@@ -1,0 +1,381 @@
+/* replica.c — drives the pure Raft core for the server.
+ *
+ * Owns the raft instance, the batch of commands proposed during the current
+ * loop iteration, the FIFO of proposals waiting for their replies, and the
+ * queue of log writes. Happy path, once per loop iteration (replicaBeforeSleep):
+ * every command proposed since the last one goes into the core as ONE entry
+ * ([now_ms][RESP command]...); the core's update is routed: messages to
+ * peers, entries + hard state to the persistence thread (one synced write;
+ * while it runs, later updates queue and go out merged as the next write:
+ * group commit), committed entries to fsm.c, whose replies come back here
+ * through replicaTakeWaiter in proposal order.
+ *
+ * Failure modes: a proposal the core refuses (not leader) is answered
+ * -CLUSTERDOWN at once (never logged); proposals whose entry may or may not
+ * commit when leadership is lost get -TIMEOUT, never OK; a storage error is
+ * fail-stop (the store aborts). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "replica.h"
+#include "replica_io.h"
+
+typedef struct waiter {
+    client *c;                      /* NULL: forgotten client, or server-issued */
+    uint64_t index;                 /* log entry, 0 while in the open batch */
+} waiter;
+
+static raft *R;
+static int nvoters;
+
+/* The open batch: 8-byte big-endian time, then RESP commands. */
+static unsigned char *batch;
+static size_t batch_len, batch_cap;
+static size_t batch_cmds;
+
+/* Waiters: a ring buffer in proposal order. */
+static waiter *wq;
+static size_t wq_head, wq_len, wq_cap;
+
+/* Log writes: the one in flight, and the next one being filled. */
+static int write_in_flight;
+static replicaWrite *next_write;
+static replicaWrite *free_writes;
+
+static int role = RAFT_FOLLOWER;
+static uint64_t cur_term, cur_leader;
+static uint64_t applied_index;
+
+static void processUpdates(void);
+
+/* ------------------------------------------------------------- proposals */
+
+static void wqPush(client *c) {
+    if (wq_len == wq_cap) {
+        size_t ncap = wq_cap ? wq_cap * 2 : 1024;
+        waiter *n = malloc(sizeof(*n) * ncap);
+        serverAssert(n != NULL);
+        for (size_t i = 0; i < wq_len; i++) n[i] = wq[(wq_head + i) % (wq_cap ? wq_cap : 1)];
+        free(wq);
+        wq = n;
+        wq_cap = ncap;
+        wq_head = 0;
+    }
+    waiter *w = &wq[(wq_head + wq_len) % wq_cap];
+    w->c = c;
+    w->index = 0;
+    wq_len++;
+}
+
+static waiter *wqAt(size_t i) {
+    return &wq[(wq_head + i) % wq_cap];
+}
+
+static void wqPop(void) {
+    wq_head = (wq_head + 1) % wq_cap;
+    wq_len--;
+}
+
+static void batchReserve(size_t extra) {
+    if (batch_cap - batch_len >= extra) return;
+    size_t cap = batch_cap ? batch_cap : 64 * 1024;
+    while (cap - batch_len < extra) cap *= 2;
+    batch = realloc(batch, cap);
+    serverAssert(batch != NULL);
+    batch_cap = cap;
+}
+
+static void batchAppend(int argc, const slice *argv) {
+    size_t need = respCommandLen(argc, argv);
+    if (batch_len == 0) {
+        batchReserve(8 + need);
+        uint64_t now = (uint64_t)mstime();
+        for (int i = 0; i < 8; i++) batch[i] = (unsigned char)(now >> (56 - 8 * i));
+        batch_len = 8;
+    } else {
+        batchReserve(need);
+    }
+    batch_len += respEncodeCommand((char *)batch + batch_len, argc, argv);
+    batch_cmds++;
+    server.stat_proposals++;
+}
+
+/* Answers a waiter that will never get its reply from apply. */
+static void failWaiter(waiter *w, const char *err) {
+    client *c = w->c;
+    if (!c) return;
+    addReplyError(c, err);
+    c->pending_writes--;
+    if (c->pending_writes == 0) unpauseClient(c);
+}
+
+/* Proposes the open batch as one entry. */
+static void flushBatch(void) {
+    if (batch_cmds == 0) return;
+    uint64_t index = raftPropose(R, RAFT_ENTRY_NORMAL, batch, (uint32_t)batch_len);
+    size_t first = wq_len - batch_cmds;
+    for (size_t i = first; i < wq_len; i++) wqAt(i)->index = index;
+    batch_len = 0;
+    batch_cmds = 0;
+    if (index == 0) {
+        /* Refused: nothing was logged, the client may retry elsewhere. */
+        while (wq_len > first) {
+            waiter w = *wqAt(wq_len - 1);
+            wq_len--;
+            failWaiter(&w, "-CLUSTERDOWN No raft leader");
+        }
+    }
+}
+
+void replicaPropose(client *c) {
+    batchAppend(c->argc, c->argv);
+    wqPush(c);
+    c->pending_writes++;
+    if (batch_len >= (size_t)server.max_batch_bytes) flushBatch();
+}
+
+void replicaProposeCommand(int argc, const slice *argv) {
+    batchAppend(argc, argv);
+    wqPush(NULL);
+    if (batch_len >= (size_t)server.max_batch_bytes) flushBatch();
+}
+
+uint64_t replicaUnapplied(void) {
+    return wq_len;
+}
+
+int replicaIsLeader(void) {
+    return role == RAFT_LEADER;
+}
+
+/* Only single-voter groups run today (no transport yet): a single voter is
+ * its own quorum, so its applied state is already linearizable. */
+int replicaReadBarrier(client *c) {
+    return 1;
+}
+
+void replicaForgetClient(client *c) {
+    for (size_t i = 0; i < wq_len; i++)
+        if (wqAt(i)->c == c) wqAt(i)->c = NULL;
+    c->pending_writes = 0;
+}
+
+/* fsm.c: the client waiting for the next command of entry `index`, or NULL.
+ * Waiters of earlier entries that never applied (their entry was replaced
+ * by another leader's) learn their write was lost. */
+client *replicaTakeWaiter(uint64_t index) {
+    while (wq_len > 0 && wqAt(0)->index != 0 && wqAt(0)->index < index) {
+        waiter w = *wqAt(0);
+        wqPop();
+        failWaiter(&w, "-TIMEOUT the write was not committed: leadership changed");
+    }
+    if (wq_len == 0 || wqAt(0)->index != index) return NULL;
+    client *c = wqAt(0)->c;
+    wqPop();
+    if (c) c->pending_writes--;
+    return c;
+}
+
+/* -------------------------------------------------------------- updates */
+
+static replicaWrite *newWrite(void) {
+    replicaWrite *w = free_writes;
+    if (w) free_writes = w->next;
+    else {
+        w = calloc(1, sizeof(*w));
+        serverAssert(w != NULL);
+    }
+    w->truncate_from = 0;
+    w->nentries = 0;
+    w->data_len = 0;
+    w->has_hs = 0;
+    w->nafter = 0;
+    w->next = NULL;
+    return w;
+}
+
+static void recycleWrite(replicaWrite *w) {
+    w->next = free_writes;
+    free_writes = w;
+}
+
+/* Copies the update's persistent part into the write being filled. Entries'
+ * data pointers are fixed up when the write is submitted (data may move). */
+static void queueWrite(const raftUpdate *u) {
+    if (next_write && u->truncate_from) {
+        /* Entries queued at or past the cut never reach the disk, and the
+         * cut itself happens before the write's appends. */
+        replicaWrite *w = next_write;
+        while (w->nentries > 0 && w->entries[w->nentries - 1].index >= u->truncate_from) {
+            w->nentries--;
+            w->data_len -= w->entries[w->nentries].len;
+        }
+        if (!w->truncate_from || w->truncate_from > u->truncate_from) w->truncate_from = u->truncate_from;
+    }
+    if (!next_write) {
+        next_write = newWrite();
+        next_write->truncate_from = u->truncate_from;
+    }
+    replicaWrite *w = next_write;
+    if (u->hs_changed) {
+        w->has_hs = 1;
+        w->hs = u->hs;
+    }
+    for (size_t i = 0; i < u->nentries; i++) {
+        const raftEntry *e = &u->entries[i];
+        if (w->nentries == w->entries_cap) {
+            w->entries_cap = w->entries_cap ? w->entries_cap * 2 : 64;
+            w->entries = realloc(w->entries, sizeof(raftEntry) * w->entries_cap);
+            serverAssert(w->entries != NULL);
+        }
+        if (w->data_cap - w->data_len < e->len) {
+            size_t cap = w->data_cap ? w->data_cap : 64 * 1024;
+            while (cap - w->data_len < e->len) cap *= 2;
+            w->data = realloc(w->data, cap);
+            serverAssert(w->data != NULL);
+            w->data_cap = cap;
+        }
+        memcpy(w->data + w->data_len, e->data, e->len);
+        raftEntry *d = &w->entries[w->nentries++];
+        *d = *e;
+        d->data = NULL;
+        w->data_len += e->len;
+    }
+    for (size_t i = 0; i < u->nmsgs_after_persist; i++) {
+        if (w->nafter == w->after_cap) {
+            w->after_cap = w->after_cap ? w->after_cap * 2 : 16;
+            w->after = realloc(w->after, sizeof(raftMsg) * w->after_cap);
+            serverAssert(w->after != NULL);
+        }
+        raftMsg *m = &w->after[w->nafter++];
+        *m = u->msgs_after_persist[i];
+        m->entries = NULL;
+        m->nentries = 0;
+    }
+}
+
+static void submitNextWrite(void) {
+    if (write_in_flight || !next_write) return;
+    replicaWrite *w = next_write;
+    next_write = NULL;
+    size_t off = 0;
+    for (size_t i = 0; i < w->nentries; i++) {
+        w->entries[i].data = w->data + off;
+        off += w->entries[i].len;
+    }
+    write_in_flight = 1;
+    ioSubmitWrite(w);
+}
+
+void replicaWriteDone(replicaWrite *w) {
+    write_in_flight = 0;
+    for (size_t i = 0; i < w->nafter; i++) ioSend(&w->after[i]);
+    if (w->nentries > 0) {
+        const raftEntry *last = &w->entries[w->nentries - 1];
+        raftPersisted(R, last->index, last->term);
+    }
+    recycleWrite(w);
+    processUpdates();
+    submitNextWrite();
+}
+
+static void failAllWaiters(const char *proposed_err) {
+    while (wq_len > 0 && wqAt(0)->index != 0) {
+        waiter w = *wqAt(0);
+        wqPop();
+        failWaiter(&w, proposed_err);
+    }
+}
+
+static void processUpdates(void) {
+    while (raftHasUpdate(R)) {
+        raftUpdate u;
+        raftGetUpdate(R, &u);
+        if (u.role_changed) {
+            int was_leader = role == RAFT_LEADER;
+            role = u.role;
+            cur_term = u.term;
+            cur_leader = u.leader;
+            if (was_leader && role != RAFT_LEADER)
+                failAllWaiters("-TIMEOUT leadership lost: the write may or may not have been applied");
+            serverLog(LL_NOTICE, "Raft: %s in term %llu (leader %llu)", raftRoleName(role),
+                      (unsigned long long)cur_term, (unsigned long long)cur_leader);
+        }
+        for (size_t i = 0; i < u.nmsgs; i++) ioSend(&u.msgs[i]);
+        if (u.nentries || u.hs_changed || u.truncate_from || u.nmsgs_after_persist) queueWrite(&u);
+        if (u.ncommitted) {
+            fsmApply(u.committed, u.ncommitted);
+            applied_index = u.committed[u.ncommitted - 1].index;
+            server.stat_entries_applied += (long long)u.ncommitted;
+        }
+        raftAdvance(R, &u);
+    }
+    commandsAfterApply();
+}
+
+/* Once per loop iteration, before replies are written. */
+void replicaBeforeSleep(void) {
+    flushBatch();
+    processUpdates();
+    submitNextWrite();
+}
+
+void replicaTick(void) {
+    raftTick(R);
+    processUpdates();
+    submitNextWrite();
+}
+
+void replicaStep(const raftMsg *m) {
+    raftStep(R, m);
+    processUpdates();
+    submitNextWrite();
+}
+
+/* ----------------------------------------------------------------- setup */
+
+void replicaInit(uint64_t id, const uint64_t *voters, int nvoters_) {
+    nvoters = nvoters_;
+    /* A single voter serves no follower, so its log before the applied
+     * index is never needed again: load only the tail. */
+    replicaLoaded l;
+    ioLoad(&l, nvoters_ == 1);
+    applied_index = l.applied;
+    raftConfig cfg = {
+        .id = id,
+        .voters = voters,
+        .nvoters = nvoters_,
+        .heartbeat_ticks = 1,
+        .election_ticks = (int)(server.election_timeout_ms / server.heartbeat_ms),
+        .pre_vote = 1,
+        .check_quorum = 1,
+        .max_inflight_msgs = 64,
+        .max_msg_bytes = 1024 * 1024,
+        .seed = (uint64_t)ustime() ^ id,
+        .applied = l.applied,
+    };
+    if (cfg.election_ticks < 2) cfg.election_ticks = 2;
+    R = raftNew(&cfg, &l.hs, l.snap_index, l.snap_term, l.entries, l.nentries);
+    serverAssert(R != NULL);
+    serverLog(LL_NOTICE, "Raft: loaded term %llu, log (%llu, %llu], applied %llu",
+              (unsigned long long)l.hs.term, (unsigned long long)l.snap_index,
+              (unsigned long long)(l.nentries ? l.entries[l.nentries - 1].index : l.snap_index),
+              (unsigned long long)l.applied);
+    ioFreeEntries(&l);
+    processUpdates();
+    submitNextWrite();
+}
+
+void replicaGetInfo(replicaInfo *ri) {
+    raftInfo in;
+    raftGetInfo(R, &in);
+    ri->node_id = in.id;
+    ri->term = in.term;
+    ri->leader_id = in.leader;
+    ri->commit_index = in.commit;
+    ri->applied_index = applied_index;
+    ri->first_index = in.first_index;
+    ri->last_index = in.last_index;
+    ri->role = in.role == RAFT_LEADER ? "leader" : in.role == RAFT_FOLLOWER ? "follower" : "candidate";
+}
