@@ -97,15 +97,18 @@ void storeApplyBegin(void);
 void storePut(int cf, const char *k, size_t kl, const char *v, size_t vl);
 void storeDelete(int cf, const char *k, size_t kl);
 
-/* Deletes every key of cf (FLUSHALL / FLUSHDB), inside a batch, as the apply of log
- * entry `entry_index`. Call it before any other write of that entry; several calls
- * (one per CF) for the same entry are fine.
- * It writes at once, in ONE atomic (unsynced) write: the batch so far, the deletion
- * of the whole CF, and applied index = entry_index - 1; the batch then continues empty.
- * A crash afterwards, before storeApplyCommit, leaves the CF cleared and entry_index
- * not yet applied: replaying entry_index clears again and redoes its other writes,
- * so the outcome matches an uninterrupted apply. A crash never leaves part of the
- * CF deleted or the batch so far half-written. */
+/* Deletes every key of cf (FLUSHALL / FLUSHDB), inside a batch, as part of the apply
+ * of log entry `entry_index` (several calls, one per CF, for the same entry are fine).
+ * It writes at once, in ONE atomic (unsynced) write: the batch so far, the deletion of
+ * the whole CF (a range deletion: O(1) whatever the CF's size), and applied index =
+ * entry_index - 1; the batch then continues, empty, and later reads see the cleared CF.
+ * A crash never leaves part of the CF deleted or the batch so far half-written. A crash
+ * after the call but before storeApplyCommit leaves the CF cleared with entry_index
+ * still to apply, so Raft replays entry_index on top of that state: the caller must make
+ * that replay converge. It does when whatever the entry wrote before the clear is
+ * either cleared by it or overwritten idempotently (FLUSHALL clearing data + expire and
+ * resetting the key counts with puts: yes). Clearing META also drops records the replay
+ * cannot rebuild from entry_index onwards (e.g. a max() clock): prefer puts there. */
 void storeClear(int cf, uint64_t entry_index);
 
 /* Writes the batch plus applied index atomically (unsynced: the log write that follows
