@@ -108,6 +108,28 @@ TEST(test_fresh_store_is_empty) {
     storeClose();
 }
 
+TEST(test_open_errors_are_reported) {
+    freshDir();
+    char path[128], *err = NULL;
+    snprintf(path, sizeof(path), "%s/file", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/file/db", dir); /* parent is a regular file */
+    CHECK_EQ_INT(storeOpen(path, NULL, &err), -1);
+    CHECK(err != NULL && strstr(err, "cannot open RocksDB") == err);
+    free(err);
+
+    /* A missing directory is created; a second open in the process is refused. */
+    snprintf(path, sizeof(path), "%s/db", dir);
+    CHECK_EQ_INT(storeOpen(path, NULL, &err), 0);
+    err = NULL;
+    CHECK_EQ_INT(storeOpen(path, NULL, &err), -1);
+    CHECK(err != NULL);
+    free(err);
+    storeClose();
+}
+
 TEST(test_log_append_truncate_scan) {
     freshDir();
     CHECK(openStore() == 0);
@@ -508,6 +530,7 @@ int main(int argc, char **argv) {
         bench();
     } else {
         RUN(test_fresh_store_is_empty);
+        RUN(test_open_errors_are_reported);
         RUN(test_log_append_truncate_scan);
         RUN(test_log_compact_keeps_start);
         RUN(test_reopen_keeps_everything);
