@@ -14,10 +14,10 @@
  *
  * Happy path: the persistence thread appends entries (plus hard state) with one synced
  * write; the loop thread applies committed entries into the batch and commits it with
- * the applied index in one unsynced write. Every write goes through the same WAL, and
- * the WAL is a single ordered file, so the next synced log write makes earlier apply
- * batches durable too; after a crash RocksDB recovers a prefix of the writes, each
- * write whole.
+ * the applied index in one unsynced write. Every write goes through the same WAL, one
+ * ordered stream (a synced write syncs every WAL file still unsynced), so the next
+ * synced log write makes earlier apply batches durable too; after a crash RocksDB
+ * recovers a prefix of the writes, each write whole.
  *
  * Failure modes: storeOpen reports errors to its caller. Any other storage error, and
  * any API misuse (a write outside a batch, an open batch at commit), prints a message
