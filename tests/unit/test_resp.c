@@ -223,6 +223,7 @@ TEST(inline_quotes) {
     CHECK_OK("echo \"\\r\\t\\b\\a\\\\\\\"\"\n", 2, "echo|\r\t\b\a\\\"");
     CHECK_OK("echo \"\\xfF\\x00\"\n", 2, "echo|\xff\x00");
     CHECK_OK("echo a\\x41\r\n", 2, "echo|a\\x41");
+    CHECK_OK("echo \"\\x4\"\r\n", 2, "echo|x4");
     CHECK_OK("echo 'b\\'c'\r\n", 2, "echo|b'c");
     CHECK_OK("echo 'b\\nc'\r\n", 2, "echo|b\\nc");
     CHECK_OK("echo \"\" ''\r\n", 3, "echo||");
@@ -269,6 +270,8 @@ TEST(multibulk_errors) {
     CHECK_ERR("*9223372036854775808\r\n", 1, "Protocol error: invalid multibulk length");
     CHECK_ERR("*1\r\nx3\r\n", 1, "Protocol error: expected '$', got 'x'");
     CHECK_ERR("*1\r\n\x01\r\n", 1, "Protocol error: expected '$', got '\x01'");
+    CHECK_ERR("*1\r\n\xff\r\n", 1, "Protocol error: expected '$', got '\xff'");
+    CHECK_ERR("*1\n\r\n", 1, "Protocol error: invalid multibulk length");
     CHECK_ERR("*1\r\n\r\n", 1, "Protocol error: expected '$', got ' '");
     CHECK_ERR("*1\r\n\n\r\n", 1, "Protocol error: expected '$', got ' '");
     CHECK_ERR("*2\r\n$1\r\na\r\n:1\r\n", 1, "Protocol error: expected '$', got ':'");
