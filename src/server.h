@@ -188,9 +188,21 @@ int processCommand(client *c);
 void call(client *c, const struct redisCommand *cmd);
 
 /* ---------------------------------------------------------------- config (config.c) */
-int loadServerConfig(int argc, char **argv);          /* file + --option overrides; exits 1 on error */
+/* Sets the defaults, reads the config file (first argument not starting with
+ * "--"), then applies "--name value..." overrides; handles -h/--help and
+ * -v/--version. Prints a FATAL CONFIG block and exits 1 on any bad option. */
+int loadServerConfig(int argc, char **argv);
 void configCommand(client *c);
+/* Every option to its default (strings owned by config.c). */
 void initServerConfigDefaults(void);
+/* Applies config-file text (origin names it in errors). Returns C_OK, or C_ERR
+ * with *err a malloc'd message (the caller frees) naming the line and reason. */
+int loadServerConfigFromString(const char *config, const char *origin, char **err);
+/* Splits a line as Redis's sdssplitargs (spaces, "..." with \n \xHH escapes,
+ * '...'). Returns C_OK with *argv owned (free with configFreeArgs), or C_ERR
+ * on unbalanced quotes. */
+int configSplitArgs(const char *line, int *argc, char ***argv);
+void configFreeArgs(int argc, char **argv);
 
 /* ---------------------------------------------------------------- server state */
 enum { READ_LINEARIZABLE, READ_LEASE, READ_STALE };
@@ -247,7 +259,12 @@ extern struct redisServer server;
 
 /* INFO, COMMAND, PING/ECHO/... (server.c). */
 void infoCommand(client *c);
-void genRedisInfoString(client *c, const char *section);
+/* INFO text for the given section names (none = "default"); returns owned
+ * malloc'd text, *len its length. Unknown names add nothing. */
+char *genRedisInfoString(int nsections, const slice *sections, size_t *len);
 void resetServerStats(void);
+/* server.hz times a second from the main loop: samples the instantaneous
+ * metrics (ops/sec, kbps) every 100 ms and tracks peak memory. */
+void serverCron(void);
 
 #endif
