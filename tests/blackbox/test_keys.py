@@ -46,7 +46,7 @@ def test_ttl_pttl_persist(c):
     assert c.call("PTTL", "k") == -1
     assert c.call("PERSIST", "k") == 0
     assert c.call("EXPIRE", "k", "100") == 1
-    assert c.call("TTL", "k") == 100
+    assert c.call("TTL", "k") in (99, 100)
     assert 99000 < c.call("PTTL", "k") <= 100000
     assert c.call("PERSIST", "k") == 1
     assert c.call("TTL", "k") == -1
@@ -88,13 +88,13 @@ def test_expire_nx_xx_gt_lt(c):
     assert c.call("EXPIRE", "a", "100", "NX") == 1
     assert c.call("EXPIRE", "a", "100", "NX") == 0
     assert c.call("EXPIRE", "a", "50", "XX") == 1
-    assert c.call("TTL", "a") == 50
+    assert c.call("TTL", "a") in (49, 50)
     assert c.call("EXPIRE", "a", "200", "GT") == 1
     assert c.call("EXPIRE", "a", "10", "GT") == 0
     assert c.call("EXPIRE", "a", "10", "LT") == 1
     assert c.call("EXPIRE", "a", "20", "LT") == 0
-    assert c.call("TTL", "a") == 10
-    assert c.call("EXPIRE", "a", "10", "XX", "GT") == 0
+    assert c.call("TTL", "a") in (9, 10)
+    assert c.call("EXPIRE", "a", "5", "XX", "GT") == 0
     assert c.call("EXPIRE", "a", "30", "xx", "gt") == 1
     # a key without TTL counts as an infinite TTL for GT/LT
     c.call("SET", "p", "1")
@@ -230,14 +230,14 @@ def test_rename(c):
     assert c.call("RENAMENX", "x", "y") == 0
     assert c.call("RENAME", "x", "y") == "OK"
     assert c.call("GET", "y") == b"1"
-    assert c.call("TTL", "y") == 100
+    assert c.call("TTL", "y") in (99, 100)
     assert c.call("EXISTS", "x") == 0
     assert c.call("RENAMENX", "y", "z") == 1
     assert c.call("MGET", "y", "z") == [None, b"1"]
-    assert c.call("TTL", "z") == 100
+    assert c.call("TTL", "z") in (99, 100)
     c.call("SET", "w", "v", "EX", "50")
     assert c.call("RENAME", "z", "w") == "OK"
-    assert c.call("TTL", "w") == 100
+    assert c.call("TTL", "w") in (99, 100)
     assert c.err("RENAME", "w", "z", "EXTRA") == ARITY % "rename"
     assert c.err("RENAMENX", "w") == ARITY % "renamenx"
 
@@ -247,7 +247,7 @@ def test_copy(c):
     c.call("SET", "src", "v", "EX", "100")
     assert c.call("COPY", "src", "dst") == 1
     assert c.call("GET", "dst") == b"v"
-    assert c.call("TTL", "dst") == 100
+    assert c.call("TTL", "dst") in (99, 100)
     c.call("SET", "src", "v2")
     assert c.call("COPY", "src", "dst") == 0
     assert c.call("GET", "dst") == b"v"

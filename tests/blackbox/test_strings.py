@@ -80,7 +80,7 @@ def test_set_nx_xx_get(c):
     assert c.call("SET", "k", "v", "nx", "NX") is None
     assert c.call("SET", "k", "t", "KEEPTTL", "XX") == "OK"
     assert c.call("SET", "k", "u", "GET", "EX", "100") == b"t"
-    assert c.call("TTL", "k") == 100
+    assert c.call("TTL", "k") in (99, 100)
 
 
 @pytest.mark.parametrize("args,error", [
@@ -121,7 +121,7 @@ def test_setnx_setex_psetex(c):
     assert c.call("SETNX", "k", "b") == 0
     assert c.call("GET", "k") == b"a"
     assert c.call("SETEX", "k", "10", "v") == "OK"
-    assert c.call("GET", "k") == b"v" and c.call("TTL", "k") == 10
+    assert c.call("GET", "k") == b"v" and c.call("TTL", "k") in (9, 10)
     assert c.call("PSETEX", "p", "100000", "v") == "OK"
     assert 99000 <= c.call("PTTL", "p") <= 100000
     assert c.err("SETEX", "k", "0", "v") == invalid_expire("setex")
@@ -173,7 +173,7 @@ def test_getex(c):
     assert c.call("GETEX", "k") == b"v"
     assert c.call("TTL", "k") == -1
     assert c.call("GETEX", "k", "EX", "100") == b"v"
-    assert c.call("TTL", "k") == 100
+    assert c.call("TTL", "k") in (99, 100)
     assert c.call("GETEX", "k", "PX", "50000") == b"v"
     assert 49000 <= c.call("PTTL", "k") <= 50000
     at = int(time.time()) + 2000
@@ -212,7 +212,7 @@ def test_append_strlen(c):
     assert c.call("APPEND", "k", "") == 11
     c.call("SET", "t", "a", "EX", "100")
     assert c.call("APPEND", "t", "b") == 2
-    assert c.call("TTL", "t") == 100
+    assert c.call("TTL", "t") in (99, 100)
     assert c.err("APPEND", "k") == "ERR wrong number of arguments for 'append' command"
     assert c.err("STRLEN") == "ERR wrong number of arguments for 'strlen' command"
 
@@ -227,7 +227,7 @@ def test_incr_decr(c):
     assert c.call("DECR", "fresh") == -1
     c.call("SET", "n", "100", "EX", "100")
     assert c.call("INCR", "n") == 101
-    assert c.call("TTL", "n") == 100
+    assert c.call("TTL", "n") in (99, 100)
     c.call("SET", "sp", "1")
     c.call("APPEND", "sp", "2")
     assert c.call("INCR", "sp") == 13
@@ -281,7 +281,7 @@ def test_incrbyfloat(c):
     assert c.call("INCRBYFLOAT", "f", "200") == b"5200"
     c.call("SET", "f", "1", "EX", "100")
     assert c.call("INCRBYFLOAT", "f", "1") == b"2"
-    assert c.call("TTL", "f") == 100
+    assert c.call("TTL", "f") in (99, 100)
 
 
 def test_incrbyfloat_errors(c):
@@ -332,7 +332,7 @@ def test_setrange(c):
     assert c.call("GET", "a") == b"hELlo!!"
     c.call("SET", "t", "abc", "EX", "100")
     assert c.call("SETRANGE", "t", "0", "X") == 3
-    assert c.call("TTL", "t") == 100
+    assert c.call("TTL", "t") in (99, 100)
     assert c.err("SETRANGE", "a", "-1", "x") == "ERR offset is out of range"
     assert c.err("SETRANGE", "a", "x", "x") == NOT_INT
     assert c.err("SETRANGE", "a", "536870912", "x") == (
