@@ -66,7 +66,11 @@ fetchSuite() {
     command -v tclsh >/dev/null || { echo "redis-tests: tcl is required" >&2; return 1; }
     enableDebSrc || return 1
     mkdir -p "$CACHE/src"
-    (cd "$CACHE/src" && apt-get source -qq redis >&2) || {
+    # a deb-src entry without fetched Sources lists fails once: refresh and retry
+    echo "redis-tests: fetching Redis's test suite (apt-get source redis) into $CACHE" >&2
+    (cd "$CACHE/src" && { apt-get source -qq redis || { apt-get update -qq && apt-get source -qq redis; }; }) \
+        >"$CACHE/fetch.log" 2>&1 || {
+        cat "$CACHE/fetch.log" >&2
         echo "redis-tests: apt-get source redis failed" >&2
         return 1
     }
