@@ -67,12 +67,13 @@ def r(server):
 
 @pytest.fixture
 def make_server(tmp_path):
-    """Factory for per-test servers with options, e.g. make_server(requirepass='pw').
-    Every server it starts is stopped at teardown."""
+    """Factory for per-test servers with options, e.g. make_server(requirepass='pw')
+    or make_server(config_text="maxclients 7\n"). Every server it starts is
+    stopped at teardown."""
     started = []
 
-    def make(**options):
-        srv = Server(tmp_path / ("s%d" % len(started)), **options)
+    def make(config_text=None, **options):
+        srv = Server(tmp_path / ("s%d" % len(started)), config_text=config_text, **options)
         started.append(srv)
         return srv.start()
 

@@ -54,13 +54,19 @@ def pick_port():
 
 class Server:
     """One server process on its own directory. options: {name: value} passed
-    as --name value (both targets accept the same names)."""
+    as --name value (both targets accept the same names); config_text, if
+    given, is written to a file passed as the first argument, like
+    `redis-server FILE --opt value`."""
 
-    def __init__(self, workdir, **options):
+    def __init__(self, workdir, config_text=None, **options):
         self.workdir = Path(workdir)
         self.dir = self.workdir / "data"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.logpath = self.workdir / "server.log"
+        self.config_path = None
+        if config_text is not None:
+            self.config_path = self.workdir / "server.conf"
+            self.config_path.write_text(config_text)
         self.options = {k.replace("_", "-"): v for k, v in options.items()}
         self.password = self.options.get("requirepass")
         self.port = None
@@ -69,13 +75,14 @@ class Server:
 
     # ---- lifecycle -------------------------------------------------------
     def argv(self):
+        conf = [str(self.config_path)] if self.config_path is not None else []
         if is_redis():
-            argv = [REDIS_BIN, "--port", str(self.port), "--bind", "127.0.0.1",
+            argv = [REDIS_BIN] + conf + ["--port", str(self.port), "--bind", "127.0.0.1",
                     "--dir", str(self.dir), "--appendonly", "yes",
                     "--appendfsync", "always", "--save", "", "--databases", "1"]
         else:
-            argv = [RAFTKV_BIN, "--port", str(self.port), "--bind", "127.0.0.1",
-                    "--dir", str(self.dir)]
+            argv = [RAFTKV_BIN] + conf + ["--port", str(self.port), "--bind", "127.0.0.1",
+                                          "--dir", str(self.dir)]
         for k, v in self.options.items():
             argv += ["--" + k, str(v)]
         return argv
@@ -193,11 +200,18 @@ class Server:
         return redis.Redis(host="127.0.0.1", port=self.port, **kw)
 
     def log_tail(self, max_bytes=20000):
-        try:
-            data = self.logpath.read_bytes()
-        except OSError:
-            return "(no log)"
-        return data[-max_bytes:].decode(errors="replace")
+        """The end of the captured stdout/stderr, and of the logfile option's file if set."""
+        paths = [self.logpath]
+        if self.options.get("logfile"):
+            paths.append(Path(self.options["logfile"]))
+        out = []
+        for p in paths:
+            try:
+                data = p.read_bytes()
+            except OSError:
+                continue
+            out.append("--- %s\n%s" % (p, data[-max_bytes:].decode(errors="replace")))
+        return "\n".join(out) or "(no log)"
 
 
 __all__ = ["Server", "TARGET", "LIVE", "is_redis", "pick_port", "Error", "Status"]

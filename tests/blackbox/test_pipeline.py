@@ -1,5 +1,6 @@
 """Pipelining: many requests in one send are all answered, in order."""
 import random
+import time
 
 from .resp import encode
 
@@ -93,3 +94,29 @@ def test_clients_are_independent(server):
     finally:
         for conn in conns:
             conn.close()
+
+
+def test_many_concurrent_connections(server):
+    conns = []
+    try:
+        for i in range(150):
+            conns.append(server.conn())
+        for i, conn in enumerate(conns):
+            conn.send(encode("SET", "cc%d" % i, "%d" % i) + encode("INCR", "cc%d" % i))
+        for i, conn in enumerate(conns):
+            assert conn.read_reply() == "OK"
+            assert conn.read_reply() == i + 1
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+def test_slow_reader_gets_every_reply(c):
+    value = b"v" * 10000
+    c.call("SET", "big", value)
+    n = 2000
+    c.send(b"".join(encode("GET", "big") for _ in range(n)) + encode("ECHO", "done"))
+    time.sleep(0.5)  # let the server queue ~20 MB of replies before reading any
+    for _ in range(n):
+        assert c.read_reply() == value
+    assert c.read_reply() == b"done"
