@@ -35,7 +35,7 @@
 #define MAXN 5
 #define TICK_UNITS 10
 #define CHAOS_UNITS 4000
-#define SETTLE_UNITS 6000
+#define SETTLE_UNITS 10000
 
 static int verbose;
 static jmp_buf fail_jmp;
@@ -254,7 +254,8 @@ static simMsgBuf *net;
 static size_t nnet, capnet;
 static double p_drop, p_dup, p_reorder;
 static uint64_t link_due[MAXN][MAXN];  /* links are FIFO (as TCP) except reordered messages */
-static uint64_t max_delay;
+static uint64_t max_delay, max_disk_delay;
+static double p_crash, p_crash_leader, p_partition, p_propose;
 static uint64_t stat_msgs, stat_proposals, stat_elections;
 
 static raftMsg msgCopy(const raftMsg *m) {
@@ -370,6 +371,30 @@ static void checkApply(simNode *n, const raftEntry *e) {
  * Driving one node
  * ------------------------------------------------------------------------- */
 
+/* Queues the update's write on the node's disk: it completes after a random
+ * delay, never before an earlier one. */
+static void queueWrite(simNode *n, const raftUpdate *u) {
+    simWrite w;
+    memset(&w, 0, sizeof(w));
+    w.truncate_from = u->truncate_from;
+    w.nents = u->nentries;
+    w.ents = xmalloc(u->nentries * sizeof(raftEntry));
+    for (size_t i = 0; i < u->nentries; i++) {
+        w.ents[i] = u->entries[i];
+        w.ents[i].data = xmalloc(u->entries[i].len);
+        memcpy(w.ents[i].data, u->entries[i].data, u->entries[i].len);
+    }
+    w.hs_changed = u->hs_changed;
+    w.hs = u->hs;
+    w.nmsgs = u->nmsgs_after_persist;
+    w.msgs = xmalloc(w.nmsgs * sizeof(raftMsg));
+    for (size_t i = 0; i < w.nmsgs; i++) w.msgs[i] = msgCopy(&u->msgs_after_persist[i]);
+    w.due = now + rndRange(0, max_disk_delay);
+    if (n->nwrites && w.due < n->writes[n->nwrites - 1].due) w.due = n->writes[n->nwrites - 1].due;
+    GROW(n->writes, n->nwrites, n->capwrites);
+    n->writes[n->nwrites++] = w;
+}
+
 static void processUpdates(simNode *n) {
     for (int guard = 0; n->up && raftHasUpdate(n->r); guard++) {
         if (guard > 100) fail("node %" PRIu64 " never runs out of updates", n->id);
@@ -398,25 +423,7 @@ static void processUpdates(simNode *n) {
         recordCommitted(n, u.hs.commit);
         for (size_t i = 0; i < u.nmsgs; i++) netSend(&u.msgs[i]);
 
-        simWrite w;
-        memset(&w, 0, sizeof(w));
-        w.truncate_from = u.truncate_from;
-        w.nents = u.nentries;
-        w.ents = xmalloc(u.nentries * sizeof(raftEntry));
-        for (size_t i = 0; i < u.nentries; i++) {
-            w.ents[i] = u.entries[i];
-            w.ents[i].data = xmalloc(u.entries[i].len);
-            memcpy(w.ents[i].data, u.entries[i].data, u.entries[i].len);
-        }
-        w.hs_changed = u.hs_changed;
-        w.hs = u.hs;
-        w.nmsgs = u.nmsgs_after_persist;
-        w.msgs = xmalloc(w.nmsgs * sizeof(raftMsg));
-        for (size_t i = 0; i < w.nmsgs; i++) w.msgs[i] = msgCopy(&u.msgs_after_persist[i]);
-        w.due = now + rndRange(0, 15);
-        if (n->nwrites && w.due < n->writes[n->nwrites - 1].due) w.due = n->writes[n->nwrites - 1].due;
-        GROW(n->writes, n->nwrites, n->capwrites);
-        n->writes[n->nwrites++] = w;
+        if (u.truncate_from || u.nentries || u.hs_changed || u.nmsgs_after_persist) queueWrite(n, &u);
 
         for (size_t i = 0; i < u.ncommitted; i++) checkApply(n, &u.committed[i]);
         for (size_t i = 0; i < u.nreads; i++) {
@@ -614,7 +621,7 @@ static void stepTime(int mode) {
     }
     simNode *n = &nodes[rndRange(0, nnodes - 1)];
     if (!n->up || mode == QUIET) return;
-    if (chance(0.1)) propose(n);
+    if (chance(p_propose)) propose(n);
     if (chance(0.05)) askRead(n);
     if (mode != CHAOS) return;
     if (chance(0.001) && n->role == RAFT_LEADER) {
@@ -623,11 +630,11 @@ static void stepTime(int mode) {
               raftTransferLeader(n->r, to));
         processUpdates(n);
     }
-    if (chance(0.001)) {
+    if (chance(p_crash) || (n->role == RAFT_LEADER && chance(p_crash_leader))) {
         nodeCrash(n);
         n->down_until = now + rndRange(1, 400);
     }
-    if (chance(0.002)) partition();
+    if (chance(p_partition)) partition();
     if (chance(0.003)) heal();
 }
 
@@ -678,9 +685,14 @@ static int runSeed(uint64_t seed) {
     p_reorder = chance(0.5) ? 0.1 : 0.0;
     memset(link_due, 0, sizeof(link_due));
     max_delay = rndRange(2, 25);
-    trace("seed %" PRIu64 ": %d nodes pre_vote %d check_quorum %d inflight %d msg_bytes %zu drop %.2f dup %.2f reorder %.2f delay %" PRIu64,
+    max_disk_delay = rndRange(1, 3) == 1 ? 60 : 15;
+    p_crash = rndRange(1, 3) == 1 ? 0.01 : 0.002;
+    p_partition = rndRange(1, 3) == 1 ? 0.01 : 0.002;
+    p_crash_leader = chance(0.5) ? 0.02 : 0.0;
+    p_propose = chance(0.5) ? 0.3 : 0.1;
+    trace("seed %" PRIu64 ": %d nodes pre_vote %d check_quorum %d inflight %d msg_bytes %zu drop %.2f dup %.2f reorder %.2f delay %" PRIu64 " disk %" PRIu64 " crash %.3f leader crash %.3f partition %.3f",
           seed, nnodes, base_cfg.pre_vote, base_cfg.check_quorum, base_cfg.max_inflight_msgs,
-          base_cfg.max_msg_bytes, p_drop, p_dup, p_reorder, max_delay);
+          base_cfg.max_msg_bytes, p_drop, p_dup, p_reorder, max_delay, max_disk_delay, p_crash, p_crash_leader, p_partition);
 
     if (setjmp(fail_jmp)) {
         printf("seed %" PRIu64 " FAILED (replay: tests/sim/sim --seed %" PRIu64 " --verbose)\n", seed, seed);
@@ -703,7 +715,7 @@ static int runSeed(uint64_t seed) {
     int ok = 0;
     for (; now < end; now++) {
         /* clients keep going on the healed cluster, then stop so it settles */
-        int quiet = now > end - SETTLE_UNITS / 2;
+        int quiet = now > end - SETTLE_UNITS * 4 / 5;
         stepTime(quiet ? QUIET : CLIENTS);
         if (quiet && converged()) {
             ok = 1;
