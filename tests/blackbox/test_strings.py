@@ -58,6 +58,15 @@ def test_set_expire_options(c):
     assert c.call("SET", "k", "v", "EXAT", "99999999999999") == "OK"
 
 
+def test_set_expire_in_the_past(c):
+    assert c.call("SET", "k", "v", "PXAT", "1") == "OK"
+    assert c.call("EXISTS", "k") == 0
+    c.call("SET", "k", "old")
+    assert c.call("SET", "k", "v", "EXAT", "1", "GET") == b"old"
+    assert c.call("EXISTS", "k") == 0
+    assert c.call("GET", "k") is None
+
+
 def test_set_nx_xx_get(c):
     assert c.call("SET", "k", "v", "XX") is None
     assert c.call("EXISTS", "k") == 0
@@ -201,6 +210,9 @@ def test_getex(c):
     # an expire time in the past deletes the key
     assert c.call("GETEX", "k", "PXAT", "1") == b"v"
     assert c.call("EXISTS", "k") == 0
+    c.call("SET", "k", "v")
+    assert c.call("GETEX", "k", "EXAT", "1") == b"v"
+    assert c.call("EXISTS", "k") == 0
 
 
 def test_append_strlen(c):
@@ -282,6 +294,32 @@ def test_incrbyfloat(c):
     c.call("SET", "f", "1", "EX", "100")
     assert c.call("INCRBYFLOAT", "f", "1") == b"2"
     assert c.call("TTL", "f") in (99, 100)
+
+
+def test_incrbyfloat_number_formats(c):
+    assert c.call("INCRBYFLOAT", "a", "0.1") == b"0.1"
+    assert c.call("INCRBYFLOAT", "a", "0.2") == b"0.3"
+    assert c.call("INCRBYFLOAT", "i", ".5") == b"0.5"
+    assert c.call("INCRBYFLOAT", "i", "5.") == b"5.5"
+    assert c.call("INCRBYFLOAT", "i", "+1") == b"6.5"
+    assert c.call("INCRBYFLOAT", "j", "-1.5e+2") == b"-150"
+    assert c.call("INCRBYFLOAT", "j", "1E2") == b"-50"
+    assert c.call("INCRBYFLOAT", "z", "-0") == b"0"
+    c.call("SET", "e", "0.3333333333333333")
+    assert c.call("INCRBYFLOAT", "e", "0") == b"0.3333333333333333"
+
+
+def test_incrbyfloat_long_double_precision(c):
+    # Redis computes in long double (x86-64: 64-bit mantissa) and prints %.17Lg
+    assert c.call("INCRBYFLOAT", "g", "1e17") == b"100000000000000000"
+    assert c.call("INCRBYFLOAT", "g", "1") == b"100000000000000001"
+    assert c.call("INCRBYFLOAT", "h", "123456789.123456789") == b"123456789.12345678899873747"
+    c.call("SET", "big", "12345678901234567890")
+    assert c.call("INCRBYFLOAT", "big", "1") == b"12345678901234567891"
+    c.call("SET", "f", "1e308")
+    assert c.call("INCRBYFLOAT", "f", "1e308").startswith(b"19999999999999999999")
+    c.call("SET", "x", "1e5000")
+    assert c.err("INCRBYFLOAT", "x", "1") == NOT_FLOAT
 
 
 def test_incrbyfloat_errors(c):
