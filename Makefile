@@ -93,8 +93,8 @@ redis-tests: $(SERVER)
 
 FUZZ_SECONDS ?= 600
 FUZZ_BIN := tests/fuzz/fuzz_resp
-$(FUZZ_BIN): tests/fuzz/fuzz_resp.c src/resp.c src/resp.h | $(DEPS_STAMP)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -o $@ tests/fuzz/fuzz_resp.c src/resp.c
+$(FUZZ_BIN): tests/fuzz/fuzz_resp.c src/resp.c src/resp.h src/util.c src/util.h | $(DEPS_STAMP)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -o $@ tests/fuzz/fuzz_resp.c src/resp.c src/util.c
 
 fuzz: $(FUZZ_BIN)
 	bash tests/fuzz/run.sh $(FUZZ_BIN) $(FUZZ_SECONDS)

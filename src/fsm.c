@@ -31,7 +31,7 @@ static uint64_t cur_index;
 void fsmInit(void) {
     ac = createApplyClient();
     respParserInit(&parser);
-    parser.max_bulk_len = 1LL << 62;
+    parser.max_bulk_len = 1LL << 62;   /* entries were checked against the limit when proposed */
     storeValue v;
     if (storeGet(STORE_CF_META, META_APPLY_NOW, sizeof(META_APPLY_NOW) - 1, &v)) {
         long long t = 0;
