@@ -49,6 +49,7 @@ long long ustime(void);
 #define CLIENT_CLOSE_ASAP (1 << 2)
 #define CLIENT_PAUSED (1 << 3)       /* waits for its writes / a read barrier; input not processed */
 #define CLIENT_READONLY (1 << 4)     /* READONLY: follower serves possibly stale reads */
+#define CLIENT_PEER (1 << 5)         /* an authenticated Raft peer (RAFT.AUTH succeeded) */
 
 struct clientConn;                   /* networking.c's private part (libuv handles) */
 struct redisCommand;
@@ -59,6 +60,7 @@ typedef struct client {
     struct clientConn *conn;         /* NULL for the apply client */
     char *name;                      /* CLIENT SETNAME, owned, NULL if unset */
     int authenticated;
+    uint64_t peer_id;                /* CLIENT_PEER: the node id the peer proved */
     int resp;                        /* protocol version, always 2 */
     int db;                          /* always 0 */
     long long ctime_ms, last_interaction_ms;
@@ -155,6 +157,7 @@ void unpauseClient(client *c);       /* re-runs its pending input at the next lo
 #define CMD_STALE (1 << 8)
 #define CMD_DENYOOM (1 << 9)
 #define CMD_INTERNAL (1 << 10)    /* not in COMMAND output, only from the log or peers */
+#define CMD_PEER (1 << 11)        /* RAFT.*: node-to-node, not in COMMAND output, exempt from requirepass */
 
 typedef void redisCommandProc(client *c);
 /* Runs on the leader before a write is logged: validates the arguments and
@@ -229,6 +232,9 @@ struct redisServer {
     long long election_timeout_ms;
     long long heartbeat_ms;
     unsigned long long node_id;
+    char *cluster_members;        /* "<id>@<host>:<port>,...", "" = one-member cluster */
+    char *cluster_id;
+    char *cluster_secret;
     long long rocksdb_cache_bytes;
     long long rocksdb_write_buffer_bytes;
     long long max_batch_bytes;    /* bytes of commands in one log entry */
