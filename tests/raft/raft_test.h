@@ -27,7 +27,7 @@ static inline raftConfig rtConfig(uint64_t id, int nvoters) {
 
 /* A node with the given persisted term/vote and a log of entries whose terms
  * are terms[0..n) (indices 1..n). */
-static raft *rtNodeLog(const raftConfig *c, uint64_t term, uint64_t vote,
+static inline raft *rtNodeLog(const raftConfig *c, uint64_t term, uint64_t vote,
                        const uint64_t *terms, size_t n) {
     raftEntry ents[64];
     for (size_t i = 0; i < n; i++) {
@@ -70,7 +70,7 @@ static inline void rtDrain(raft *r) {
 }
 
 /* Finds the first message of a type (to any peer when to is 0), or NULL. */
-static const raftMsg *rtFind(const raftMsg *ms, size_t nms, int type, uint64_t to) {
+static inline const raftMsg *rtFind(const raftMsg *ms, size_t nms, int type, uint64_t to) {
     for (size_t i = 0; i < nms; i++)
         if (ms[i].type == type && (!to || ms[i].to == to)) return &ms[i];
     return NULL;
@@ -80,6 +80,44 @@ static inline int rtCount(const raftMsg *ms, size_t nms, int type) {
     int n = 0;
     for (size_t i = 0; i < nms; i++) n += ms[i].type == type;
     return n;
+}
+
+static inline int rtRole(const raft *r) {
+    raftInfo info;
+    raftGetInfo(r, &info);
+    return info.role;
+}
+
+static inline uint64_t rtTerm(const raft *r) {
+    raftInfo info;
+    raftGetInfo(r, &info);
+    return info.term;
+}
+
+/* Ticks until the node starts a campaign (at most 2 election timeouts);
+ * returns the number of ticks it took. Leaves the update uncollected. */
+static inline int rtTickUntilCampaign(raft *r) {
+    for (int i = 1; i <= 40; i++) {
+        raftTick(r);
+        if (rtRole(r) != RAFT_FOLLOWER) return i;
+    }
+    return -1;
+}
+
+/* Makes node r (no PreVote) leader: campaign, grant from every peer in
+ * [2, nvoters], persist the NOOP; leaves the peers' progress in probe. */
+static inline void rtElect(raft *r, int nvoters) {
+    rtTickUntilCampaign(r);
+    rtDrain(r);
+    uint64_t term = rtTerm(r);
+    raftInfo info;
+    raftGetInfo(r, &info);
+    for (int id = 1; id <= nvoters; id++) {
+        if ((uint64_t)id == info.id) continue;
+        raftMsg m = rtMsg(RAFT_MSG_VOTE_RESP, id, info.id, term);
+        raftStep(r, &m);
+    }
+    rtDrain(r);
 }
 
 #endif
