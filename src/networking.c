@@ -437,6 +437,7 @@ static void onRead(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     }
     if (nread == 0) return;
     c->qb_len += (size_t)nread;
+    c->read_granted = 0;       /* new requests need a ReadIndex round of their own */
     server.stat_net_input_bytes += nread;
     c->last_interaction_ms = mstime();
     if (c->qb_len > server.client_max_querybuf_len) {

@@ -46,6 +46,17 @@ static replicaWrite *free_writes;
 static int role = RAFT_FOLLOWER;
 static uint64_t cur_term, cur_leader;
 static uint64_t applied_index;
+static uint64_t term_start_index;   /* the leader's no-op: serves once applied */
+
+/* Linearizable reads: clients wait for a ReadIndex round. All reads that
+ * arrive during one loop iteration share the round asked at its end. */
+typedef struct readRound {
+    uint64_t id, index;             /* index 0 until the leader confirmed */
+} readRound;
+static client *read_waiters;        /* intrusive list through next_paused */
+static uint64_t read_round_asked, read_round_next = 1;
+static readRound *rounds;
+static size_t nrounds, rounds_cap;
 
 static void processUpdates(void);
 
@@ -149,16 +160,102 @@ int replicaIsLeader(void) {
     return role == RAFT_LEADER;
 }
 
-/* Only single-voter groups run today (no transport yet): a single voter is
- * its own quorum, so its applied state is already linearizable. */
+int replicaLeaderReady(void) {
+    return role == RAFT_LEADER && applied_index >= term_start_index;
+}
+
+/* Leader lease: every voter of a majority was heard from within the
+ * election timeout less a drift margin (1/4 of it), so no other leader can
+ * have been elected meanwhile (followers ignore votes while they hear from a
+ * leader: check-quorum's stickiness). */
+static int leaseValid(void) {
+    raftPeerInfo peers[16];
+    raftInfo in;
+    raftGetInfo(R, &in);
+    int n = raftGetPeers(R, peers, 16);
+    int election_ticks = (int)(server.election_timeout_ms / server.heartbeat_ms);
+    int fresh = 1;
+    for (int i = 0; i < n; i++)
+        if (peers[i].ticks_since_contact < election_ticks - election_ticks / 4) fresh++;
+    return fresh * 2 > in.nvoters;
+}
+
 int replicaReadBarrier(client *c) {
-    return 1;
+    if (nvoters == 1 || server.read_mode == READ_STALE || (c->flags & CLIENT_READONLY)) return 1;
+    if (c->read_granted) return 1;
+    if (server.read_mode == READ_LEASE && leaseValid()) return 1;
+    c->read_round = read_round_next;
+    c->next_paused = read_waiters;
+    read_waiters = c;
+    return 0;
+}
+
+static void releaseReaders(void) {
+    client **pp = &read_waiters;
+    while (*pp) {
+        client *c = *pp;
+        int ready = 0, failed = 1;
+        for (size_t i = 0; i < nrounds; i++) {
+            if (rounds[i].id == c->read_round) {
+                failed = 0;
+                ready = rounds[i].index != 0 && applied_index >= rounds[i].index;
+            }
+        }
+        if (c->read_round >= read_round_next) failed = 0;   /* not asked yet */
+        if (ready || failed) {
+            *pp = c->next_paused;
+            c->next_paused = NULL;
+            c->read_round = 0;
+            c->read_granted = ready;
+            unpauseClient(c);
+        } else {
+            pp = &c->next_paused;
+        }
+    }
+    /* Forget rounds nobody waits for any more. */
+    size_t k = 0;
+    for (size_t i = 0; i < nrounds; i++) {
+        int used = 0;
+        for (client *c = read_waiters; c && !used; c = c->next_paused) used = c->read_round == rounds[i].id;
+        if (used) rounds[k++] = rounds[i];
+    }
+    nrounds = k;
+}
+
+static void askReadRound(void) {
+    if (!read_waiters || read_round_asked == read_round_next) return;
+    if (nrounds == rounds_cap) {
+        rounds_cap = rounds_cap ? rounds_cap * 2 : 16;
+        rounds = realloc(rounds, sizeof(readRound) * rounds_cap);
+        serverAssert(rounds != NULL);
+    }
+    rounds[nrounds].id = read_round_next;
+    rounds[nrounds].index = 0;
+    nrounds++;
+    read_round_asked = read_round_next;
+    raftReadIndex(R, read_round_next);
+    read_round_next++;
+}
+
+static void answerReads(const raftUpdate *u) {
+    for (size_t i = 0; i < u->nreads; i++)
+        for (size_t j = 0; j < nrounds; j++)
+            if (rounds[j].id == u->reads[i].ctx) rounds[j].index = u->reads[i].index;
+    for (size_t i = 0; i < u->ndropped_reads; i++) {
+        size_t k = 0;
+        for (size_t j = 0; j < nrounds; j++)
+            if (rounds[j].id != u->dropped_reads[i]) rounds[k++] = rounds[j];
+        nrounds = k;
+    }
 }
 
 void replicaForgetClient(client *c) {
     for (size_t i = 0; i < wq_len; i++)
         if (wqAt(i)->c == c) wqAt(i)->c = NULL;
     c->pending_writes = 0;
+    client **pp = &read_waiters;
+    while (*pp && *pp != c) pp = &(*pp)->next_paused;
+    if (*pp) *pp = c->next_paused;
 }
 
 /* fsm.c: the client waiting for the next command of entry `index`, or NULL.
@@ -299,6 +396,11 @@ static void processUpdates(void) {
             cur_leader = u.leader;
             if (was_leader && role != RAFT_LEADER)
                 failAllWaiters("-TIMEOUT leadership lost: the write may or may not have been applied");
+            if (!was_leader && role == RAFT_LEADER) {
+                raftInfo in;
+                raftGetInfo(R, &in);
+                term_start_index = in.last_index;
+            }
             serverLog(LL_NOTICE, "Raft: %s in term %llu (leader %llu)", raftRoleName(role),
                       (unsigned long long)cur_term, (unsigned long long)cur_leader);
         }
@@ -309,14 +411,17 @@ static void processUpdates(void) {
             applied_index = u.committed[u.ncommitted - 1].index;
             server.stat_entries_applied += (long long)u.ncommitted;
         }
+        answerReads(&u);
         raftAdvance(R, &u);
     }
+    if (read_waiters) releaseReaders();
     commandsAfterApply();
 }
 
 /* Once per loop iteration, before replies are written. */
 void replicaBeforeSleep(void) {
     flushBatch();
+    askReadRound();
     processUpdates();
     submitNextWrite();
 }

@@ -19,6 +19,8 @@ void replicaProposeCommand(int argc, const slice *argv);
 /* Proposals (client or server) made on this node and not applied yet. */
 uint64_t replicaUnapplied(void);
 int replicaIsLeader(void);
+/* Leader, and its term's no-op is applied: it may serve reads and writes. */
+int replicaLeaderReady(void);
 /* Linearizable reads: returns 1 when c may read now; 0 when c must pause
  * (it is unpaused once a ReadIndex round confirmed leadership and the state
  * machine caught up). */

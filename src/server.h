@@ -85,6 +85,8 @@ typedef struct client {
     size_t obuf_len, obuf_cap;
 
     uint64_t pending_writes;         /* proposed, not yet applied: replies still to come */
+    uint64_t read_round;             /* ReadIndex round the client waits for, 0 = none */
+    int read_granted;                /* reads of the input already buffered may run */
     struct client *next_paused;      /* intrusive list of paused clients */
 } client;
 
