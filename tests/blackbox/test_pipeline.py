@@ -120,3 +120,13 @@ def test_slow_reader_gets_every_reply(c):
     for _ in range(n):
         assert c.read_reply() == value
     assert c.read_reply() == b"done"
+
+
+def test_errors_wait_their_turn_behind_writes(c):
+    # an error found before execution (unknown command, arity) is still
+    # answered after the replies of the writes sent before it
+    c.send(encode("INCR", "x") + encode("nosuch") + encode("SET", "a", "1") + encode("GET")
+           + encode("SET", "b", "1", "NX", "XX") + encode("PING"))
+    assert [c.read_reply() for _ in range(6)] == [
+        1, "ERR unknown command 'nosuch', with args beginning with: ", "OK",
+        "ERR wrong number of arguments for 'get' command", "ERR syntax error", "PONG"]
