@@ -8,9 +8,10 @@
  * committed entries, read answers) until the caller collects them with
  * raftGetUpdate and acknowledges them with raftAdvance.
  *
- * Happy path (leader): raftPropose appends to the log and sends AppendEntries
- * to each follower (pipelined up to max_inflight_msgs per follower, batched
- * up to max_msg_bytes); followers persist and answer; once a majority
+ * Happy path (leader): raftPropose appends to the log; raftGetUpdate sends
+ * everything proposed since the previous update to each follower (pipelined
+ * up to max_inflight_msgs per follower, batched up to max_msg_bytes per
+ * AppendEntries); followers persist and answer; once a majority
  * (counting the leader only through raftPersisted) matches an entry of the
  * current term, commit advances and the entries are handed out to apply.
  *
@@ -77,6 +78,7 @@ struct raft {
 
     uint64_t transferee;
     int transfer_elapsed;
+    int bcast_pending;      /* proposals not yet sent: batched at raftGetUpdate */
 
     msgQueue now, after;
 
@@ -682,7 +684,7 @@ void raftTick(raft *r) {
 uint64_t raftPropose(raft *r, uint8_t type, const void *data, uint32_t len) {
     if (r->role != RAFT_LEADER || r->transferee) return 0;
     logAppend(r, r->term, type, data, len);
-    bcastAppend(r);
+    r->bcast_pending = 1;
     return lastIndex(r);
 }
 
@@ -758,6 +760,8 @@ static void resolveEntries(raft *r, msgQueue *q) {
 }
 
 void raftGetUpdate(raft *r, raftUpdate *u) {
+    if (r->bcast_pending && r->role == RAFT_LEADER) bcastAppend(r);
+    r->bcast_pending = 0;
     startReadRound(r);
     memset(u, 0, sizeof(*u));
     u->hs = hardState(r);

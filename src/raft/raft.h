@@ -131,7 +131,8 @@ raft *raftNew(const raftConfig *cfg, const raftHardState *hs, uint64_t snap_inde
 void raftFree(raft *r);
 
 /* Leader only: appends an entry (data copied). Returns its index, or 0 when
- * not leader or a leadership transfer is in progress. */
+ * not leader or a leadership transfer is in progress. Everything proposed
+ * between two updates goes to the followers together at raftGetUpdate. */
 uint64_t raftPropose(raft *r, uint8_t type, const void *data, uint32_t len);
 /* Advances logical time by one tick (elections, heartbeats, check-quorum). */
 void raftTick(raft *r);
