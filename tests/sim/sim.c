@@ -256,7 +256,7 @@ static double p_drop, p_dup, p_reorder;
 static uint64_t link_due[MAXN][MAXN];  /* links are FIFO (as TCP) except reordered messages */
 static uint64_t max_delay, max_disk_delay;
 static double p_crash, p_crash_leader, p_partition, p_propose;
-static uint64_t stat_msgs, stat_proposals, stat_elections;
+static uint64_t stat_msgs, stat_proposals, stat_elections, stat_reads;
 
 static raftMsg msgCopy(const raftMsg *m) {
     raftMsg c = *m;
@@ -434,6 +434,7 @@ static void processUpdates(simNode *n) {
                 fail("linearizability: read %" PRIu64 " at index %" PRIu64 " misses committed %" PRIu64,
                      ctx, u.reads[i].index, reads[ctx].floor);
             reads[ctx].done = 1;
+            stat_reads++;
         }
         for (size_t i = 0; i < u.ndropped_reads; i++) {
             uint64_t ctx = u.dropped_reads[i];
@@ -542,7 +543,7 @@ static void resetGlobals(void) {
     nreads = capreads = 0;
     for (size_t i = 0; i < nnet; i++) msgFree(&net[i].m);
     nnet = 0;
-    stat_msgs = stat_proposals = stat_elections = 0;
+    stat_msgs = stat_proposals = stat_elections = stat_reads = 0;
 }
 
 static void freeNodes(void) {
@@ -725,8 +726,9 @@ static int runSeed(uint64_t seed) {
     if (!ok) fail("no convergence after healing");
     if (ncommitted > nodes[0].image.n || (ncommitted && nodes[0].image.e[ncommitted - 1].chain != committed[ncommitted - 1]))
         fail("a committed entry is missing from the final log");
-    trace("seed %" PRIu64 " ok: %" PRIu64 " proposals, %" PRIu64 " committed, %" PRIu64 " elections, %" PRIu64 " msgs",
-          seed, stat_proposals, ncommitted, stat_elections, stat_msgs);
+    trace("seed %" PRIu64 " ok: %" PRIu64 " proposals, %" PRIu64 " committed, %" PRIu64 " elections, %" PRIu64
+          " msgs, %" PRIu64 " of %zu reads served", seed, stat_proposals, ncommitted, stat_elections, stat_msgs,
+          stat_reads, nreads);
     freeNodes();
     return 1;
 }
