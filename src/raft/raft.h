@@ -37,6 +37,11 @@
  *   raftPersisted(), so a leader never commits on an unsynced local copy.
  * - committed entries are handed out only up to the locally persisted index.
  *
+ * Proposals: raftPropose returns the entry's index i in the current term t.
+ * The proposal took effect iff the entry committed at i has term t; when it
+ * has another term (or this node lost leadership of t and a later leader
+ * overwrote i) it was lost and the client must be told so.
+ *
  * Single voter: raftNew() makes the node leader at once (term+1, votes for
  * itself, appends its term's NOOP); the first update carries that hard state
  * and NOOP. An entry commits as soon as raftPersisted() covers it; no message
