@@ -67,6 +67,13 @@ static void *xmalloc(size_t n) {
     return p;
 }
 
+/* A malloc'd copy of len bytes (data may be NULL when len is 0). */
+static unsigned char *dupBytes(const unsigned char *data, uint32_t len) {
+    unsigned char *p = xmalloc(len);
+    if (len) memcpy(p, data, len);
+    return p;
+}
+
 #define GROW(arr, n, cap) do { \
     if ((n) == (cap)) { \
         (cap) = (cap) ? (cap) * 2 : 16; \
@@ -130,8 +137,7 @@ static void logPush(simLog *l, const raftEntry *e) {
     s->term = e->term;
     s->type = e->type;
     s->len = e->len;
-    s->data = xmalloc(e->len);
-    memcpy(s->data, e->data, e->len);
+    s->data = dupBytes(e->data, e->len);
     s->chain = entChain(l->n ? l->e[l->n - 1].chain : 0, e);
     l->n++;
 }
@@ -264,8 +270,7 @@ static raftMsg msgCopy(const raftMsg *m) {
         c.entries = xmalloc(m->nentries * sizeof(raftEntry));
         for (size_t i = 0; i < m->nentries; i++) {
             c.entries[i] = m->entries[i];
-            c.entries[i].data = xmalloc(m->entries[i].len);
-            memcpy(c.entries[i].data, m->entries[i].data, m->entries[i].len);
+            c.entries[i].data = dupBytes(m->entries[i].data, m->entries[i].len);
         }
     } else {
         c.entries = NULL;
@@ -381,8 +386,7 @@ static void queueWrite(simNode *n, const raftUpdate *u) {
     w.ents = xmalloc(u->nentries * sizeof(raftEntry));
     for (size_t i = 0; i < u->nentries; i++) {
         w.ents[i] = u->entries[i];
-        w.ents[i].data = xmalloc(u->entries[i].len);
-        memcpy(w.ents[i].data, u->entries[i].data, u->entries[i].len);
+        w.ents[i].data = dupBytes(u->entries[i].data, u->entries[i].len);
     }
     w.hs_changed = u->hs_changed;
     w.hs = u->hs;
