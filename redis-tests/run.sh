@@ -100,7 +100,7 @@ serverUp() {
 serverUp || { echo "redis-tests: cannot start $TARGET"; echo "redis-tests: 0 passed, 1 failed"; exit 1; }
 
 # parseUnit LOG NAME: writes NAME.passed / .failed / .ignored (sorted test names, one per
-# occurrence) and NAME.status (complete | aborted: reason).
+# occurrence), NAME.failures (name<TAB>message) and NAME.status (complete | aborted: reason).
 parseUnit() {
     local log=$1 out=$2 rc=$3
     sed -n 's/^\[ok\]: \(.*\) ([0-9]* ms)$/\1/p' "$log" | sort >"$out.passed"
@@ -110,6 +110,9 @@ parseUnit() {
         sed -n '/^\[err\]: .* in tests\/[^ ]*\.tcl$/!s/^\[err\]: \(.*\)/(block aborted) \1/p' "$log"
     } | sort >"$out.failed"
     sed -n 's/^\[\(ignore\|skip\)\]: //p' "$log" | sort >"$out.ignored"
+    # name, tab, the first line of the harness's message (for the README's failure table)
+    awk '/^\[err\]: / { n = substr($0, 8); sub(/ in tests\/[^ ]*\.tcl$/, "", n); getline m;
+                         print n "\t" substr(m, 1, 200) }' "$log" >"$out.failures"
     if [ "$rc" = 124 ]; then
         echo "aborted: killed after ${UNIT_TIMEOUT}s" >"$out.status"
     elif grep -q '^\[TIMEOUT\]' "$log"; then
@@ -163,7 +166,7 @@ for unit in $UNITS; do
     total_failed=$((total_failed + nr))
 done
 
-echo "logs: $LOGS ([err] details in <unit>.log)"
+echo "logs: $LOGS (<unit>.failures: failed test and message; <unit>.log: harness output)"
 [ "$UPDATE" = 1 ] && echo "expectations rewritten in $EXPECTED"
 echo "redis-tests: $total_passed passed, $total_failed failed"
 [ "$total_failed" = 0 ]
