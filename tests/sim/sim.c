@@ -472,6 +472,7 @@ static void completeWrites(simNode *n) {
         writeFree(w);
         processUpdates(n);
     }
+    if (!done) return;
     memmove(n->writes, n->writes + done, (n->nwrites - done) * sizeof(simWrite));
     n->nwrites -= done;
 }
