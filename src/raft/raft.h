@@ -121,8 +121,9 @@ typedef struct raftConfig {
     int heartbeat_ticks;        /* < election_ticks */
     int pre_vote;               /* 1: PreVote before every election */
     int check_quorum;           /* 1: leader steps down without a recent majority; leader stickiness */
-    int max_inflight_msgs;      /* AppendEntries in flight per follower (>= 1) */
-    size_t max_msg_bytes;       /* entry bytes per AppendEntries (at least one entry is sent) */
+    int max_inflight_msgs;      /* AppendEntries in flight per follower (< 1 means 1) */
+    size_t max_msg_bytes;       /* entry bytes per AppendEntries, at least one entry
+                                 * is always sent; 0 = no limit */
     uint64_t seed;              /* seeds the core's own PRNG (election timeouts) */
     uint64_t applied;           /* index the caller has applied already; 0 = snap_index */
 } raftConfig;
@@ -156,8 +157,10 @@ void raftReadIndex(raft *r, uint64_t ctx);
  * TimeoutNow). Proposals are refused until it completes or aborts after an
  * election timeout. Returns 0 when started, -1 when not possible. */
 int raftTransferLeader(raft *r, uint64_t id);
-/* Frees in-memory entries up to index (<= applied). A follower that later
- * needs them cannot be caught up (no snapshots yet): keep a margin. */
+/* Frees in-memory entries up to index (capped at applied). The core keeps
+ * the whole log in memory otherwise: call it now and then with a margin
+ * behind applied, as a follower that later needs compacted entries cannot be
+ * caught up (no snapshots yet). */
 void raftCompact(raft *r, uint64_t index);
 
 typedef struct raftRead {

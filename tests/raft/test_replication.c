@@ -374,6 +374,56 @@ TEST(test_read_index) {
     raftFree(r);
 }
 
+/* Compaction frees applied entries; a follower needing them is no longer
+ * sent AppendEntries; introspection reports per-peer progress. */
+TEST(test_compact_and_peers) {
+    raftConfig c = rtConfig(1, 3);
+    raft *r = rtNodeLog(&c, 0, 0, NULL, 0);
+    rtElect(r, 3);
+    raftMsg ack = rtMsg(RAFT_MSG_APPEND_RESP, 2, 1, 1);
+    ack.index = 1;
+    raftStep(r, &ack);
+    for (int i = 0; i < 3; i++) raftPropose(r, RAFT_ENTRY_NORMAL, "v", 1);
+    rtDrain(r);
+    ack.index = 4;
+    raftStep(r, &ack);
+    rtDrain(r);
+    raftInfo info;
+    raftGetInfo(r, &info);
+    CHECK_EQ_INT(info.commit, 4);
+    CHECK_EQ_INT(info.applied, 4);
+    raftCompact(r, 10);                 /* capped at applied */
+    raftGetInfo(r, &info);
+    CHECK_EQ_INT(info.first_index, 5);
+    CHECK_EQ_INT(info.last_index, 4);
+    raftPeerInfo peers[4];
+    CHECK_EQ_INT(raftGetPeers(r, peers, 4), 2);
+    CHECK_EQ_INT(peers[0].id, 2);
+    CHECK_EQ_INT(peers[0].match, 4);
+    CHECK_EQ_INT(peers[0].next, 5);
+    CHECK_EQ_INT(peers[0].ticks_since_contact, 0);
+    CHECK_EQ_INT(peers[1].id, 3);
+    CHECK_EQ_INT(peers[1].match, 0);
+    /* peer 3 would need entry 1 onwards: nothing can be sent to it */
+    raftMsg hb = rtMsg(RAFT_MSG_HEARTBEAT_RESP, 3, 1, 1);
+    raftStep(r, &hb);
+    raftUpdate u;
+    raftGetUpdate(r, &u);
+    CHECK_EQ_INT(rtCount(u.msgs, u.nmsgs, RAFT_MSG_APPEND), 0);
+    raftAdvance(r, &u);
+    raftPropose(r, RAFT_ENTRY_NORMAL, "w", 1);
+    raftGetUpdate(r, &u);
+    CHECK_EQ_INT(u.nentries, 1);
+    CHECK_EQ_INT(u.entries[0].index, 5);
+    CHECK(rtFind(u.msgs, u.nmsgs, RAFT_MSG_APPEND, 2) != NULL);
+    CHECK(rtFind(u.msgs, u.nmsgs, RAFT_MSG_APPEND, 3) == NULL);
+    raftAdvance(r, &u);
+    raftTick(r);
+    raftGetPeers(r, peers, 4);
+    CHECK_EQ_INT(peers[1].ticks_since_contact, 1);
+    raftFree(r);
+}
+
 int main(void) {
     RUN(test_follower_append);
     RUN(test_conflict_truncates);
@@ -384,5 +434,6 @@ int main(void) {
     RUN(test_pipelining);
     RUN(test_heartbeat_commit);
     RUN(test_read_index);
+    RUN(test_compact_and_peers);
     return TEST_REPORT();
 }
