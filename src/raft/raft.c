@@ -630,8 +630,10 @@ void raftStep(raft *r, const raftMsg *m) {
             becomeFollower(r, m->term, m->from);
             if (m->type == RAFT_MSG_APPEND) handleAppend(r, m);
             else handleHeartbeat(r, m);
-        } else if ((m->type == RAFT_MSG_PREVOTE_RESP && r->role == RAFT_PRECANDIDATE) ||
+        } else if ((m->type == RAFT_MSG_PREVOTE_RESP && r->role == RAFT_PRECANDIDATE &&
+                    (m->reject || m->term == r->term + 1)) ||
                    (m->type == RAFT_MSG_VOTE_RESP && r->role == RAFT_CANDIDATE)) {
+            /* (a PreVote grant names the term asked for: older rounds' do not count) */
             if (p->vote == VOTE_NONE) p->vote = m->reject ? VOTE_REJECTED : VOTE_GRANTED;
             pollVotes(r);
         }
