@@ -601,7 +601,7 @@ void raftStep(raft *r, const raftMsg *m) {
             (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT)) {
             /* tell a stale leader about the new term (it may be cut off
              * from everyone else, and PreVote would never bump it) */
-            newMsg(r, RAFT_MSG_APPEND_RESP, m->from, 0);
+            newMsg(r, RAFT_MSG_APPEND_RESP, m->from, 1);
         } else if (m->type == RAFT_MSG_PREVOTE) {
             raftMsg *resp = newMsg(r, RAFT_MSG_PREVOTE_RESP, m->from, 0);
             resp->reject = 1;

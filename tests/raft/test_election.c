@@ -299,9 +299,10 @@ TEST(test_stale_leader) {
     raftStep(r, &hb);
     raftUpdate u;
     raftGetUpdate(r, &u);
-    CHECK_EQ_INT(u.nmsgs, 1);
-    CHECK_EQ_INT(u.msgs[0].type, RAFT_MSG_APPEND_RESP);
-    CHECK_EQ_INT(u.msgs[0].term, 9);
+    CHECK_EQ_INT(u.nmsgs, 0);
+    CHECK_EQ_INT(u.nmsgs_after_persist, 1);
+    CHECK_EQ_INT(u.msgs_after_persist[0].type, RAFT_MSG_APPEND_RESP);
+    CHECK_EQ_INT(u.msgs_after_persist[0].term, 9);
     raftAdvance(r, &u);
     raftFree(r);
 }
