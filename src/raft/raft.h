@@ -12,15 +12,18 @@
  *     if (raftHasUpdate(r)) {
  *         raftUpdate u; raftGetUpdate(r, &u);
  *         1. send u.msgs now (may overlap with the write below);
- *         2. one ordered write: if u.truncate_from, delete log entries >= it;
- *            append u.entries; store u.hs if u.hs_changed; fsync;
- *         3. once that write AND every earlier write are durable:
- *            send u.msgs_after_persist and call
- *            raftPersisted(r, last entry's index, last entry's term);
- *         4. apply u.committed in order (already durable locally);
+ *         2. queue one ordered write: if u.truncate_from, delete log entries
+ *            >= it; append u.entries; store u.hs if u.hs_changed; fsync;
+ *         3. apply u.committed in order (already durable locally);
  *            answer u.reads once applied >= index; fail u.dropped_reads;
- *         raftAdvance(r, &u);   -- copy what step 2/3 needs before this
+ *         raftAdvance(r, &u);   -- copy what the write and step 4 need first
  *     }
+ *     later, once that write AND every earlier write are durable:
+ *         4. send its copy of u.msgs_after_persist; if it had entries, call
+ *            raftPersisted(r, last entry's index, last entry's term).
+ *
+ * The write may run on another thread: the core never waits for it. Writes
+ * must complete in the order the updates were taken.
  *
  * Everything in a raftUpdate is borrowed until raftAdvance(). Between
  * raftGetUpdate() and raftAdvance() call no other raft function except the
