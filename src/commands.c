@@ -154,7 +154,9 @@ int processCommand(client *c) {
         addReplyErrorArity(c);
         return C_OK;
     }
-    if (!c->authenticated && !(cmd->flags & CMD_NOAUTH)) {
+    /* Peers prove themselves with the cluster secret (RAFT.HELLO/AUTH), and
+     * RAFT.MSG checks CLIENT_PEER itself. */
+    if (!c->authenticated && !(cmd->flags & (CMD_NOAUTH | CMD_PEER))) {
         addReplyError(c, "-NOAUTH Authentication required.");
         return C_OK;
     }

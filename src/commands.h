@@ -94,6 +94,22 @@ void configSetCommand(client *c);
 void configResetStatCommand(client *c);
 void configHelpCommand(client *c);
 
+/* cluster.c */
+void clusterSlotsCommand(client *c);
+void clusterShardsCommand(client *c);
+void clusterNodesCommand(client *c);
+void clusterInfoCommand(client *c);
+void clusterMyidCommand(client *c);
+void clusterKeyslotCommand(client *c);
+void clusterHelpCommand(client *c);
+void readonlyCommand(client *c);
+void readwriteCommand(client *c);
+
+/* transport.c: node-to-node (CMD_PEER) */
+void raftHelloCommand(client *c);
+void raftAuthCommand(client *c);
+void raftMsgCommand(client *c);
+
 /* networking.c */
 void quitCommand(client *c);
 void clientIdCommand(client *c);

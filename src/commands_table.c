@@ -55,6 +55,23 @@ static const struct redisCommand configSubcommands[] = {
      "server", "Returns helpful text about the different subcommands.", "5.0.0", "O(1)", NULL},
     {0}};
 
+static const struct redisCommand clusterSubcommands[] = {
+    {"slots", clusterSlotsCommand, 2, CMD_STALE, 0, 0, 0, NULL,
+     "cluster", "Get array of Cluster slot to node mappings", "3.0.0", "O(N) where N is the total number of Cluster nodes", NULL},
+    {"shards", clusterShardsCommand, 2, CMD_STALE, 0, 0, 0, NULL,
+     "cluster", "Get array of cluster slots to node mappings", "7.0.0", "O(N) where N is the total number of cluster nodes", NULL},
+    {"nodes", clusterNodesCommand, 2, CMD_STALE, 0, 0, 0, NULL,
+     "cluster", "Get Cluster config for the node", "3.0.0", "O(N) where N is the total number of Cluster nodes", NULL},
+    {"info", clusterInfoCommand, 2, CMD_STALE, 0, 0, 0, NULL,
+     "cluster", "Provides info about Redis Cluster node state", "3.0.0", "O(1)", NULL},
+    {"myid", clusterMyidCommand, 2, CMD_STALE, 0, 0, 0, NULL,
+     "cluster", "Return the node id", "3.0.0", "O(1)", NULL},
+    {"keyslot", clusterKeyslotCommand, 3, CMD_STALE, 0, 0, 0, NULL,
+     "cluster", "Returns the hash slot of the specified key", "3.0.0", "O(N) where N is the number of bytes in the key", NULL},
+    {"help", clusterHelpCommand, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, NULL,
+     "cluster", "Show helpful text about the different subcommands", "5.0.0", "O(1)", NULL},
+    {0}};
+
 const struct redisCommand redisCommandTable[] = {
     /* strings */
     {"get", getCommand, 2, R | F, 1, 1, 1, NULL, "string", "Returns the string value of a key.", "1.0.0", "O(1)", NULL},
@@ -170,4 +187,20 @@ const struct redisCommand redisCommandTable[] = {
      "Authenticates the connection.", "1.0.0", "O(N) where N is the number of passwords defined for the user", NULL},
     {"client", NULL, -2, 0, 0, 0, 0, NULL, "connection", "A container for client connection commands.", "2.4.0",
      "Depends on subcommand.", clientSubcommands},
+
+    /* cluster */
+    {"cluster", NULL, -2, 0, 0, 0, 0, NULL, "cluster", "A container for cluster commands", "3.0.0",
+     "Depends on subcommand.", clusterSubcommands},
+    {"readonly", readonlyCommand, 1, CMD_LOADING | CMD_STALE | F, 0, 0, 0, NULL, "cluster",
+     "Enables read queries for a connection to a cluster replica node", "3.0.0", "O(1)", NULL},
+    {"readwrite", readwriteCommand, 1, CMD_LOADING | CMD_STALE | F, 0, 0, 0, NULL, "cluster",
+     "Disables read queries for a connection to a cluster replica node", "3.0.0", "O(1)", NULL},
+
+    /* node-to-node (transport.c): CMD_PEER, hidden from COMMAND */
+    {"raft.hello", raftHelloCommand, 3, CMD_PEER | F, 0, 0, 0, NULL, "raft",
+     "Starts a peer handshake: answers a nonce to prove the cluster secret against.", "7.0.0", "O(1)", NULL},
+    {"raft.auth", raftAuthCommand, 2, CMD_PEER | F, 0, 0, 0, NULL, "raft",
+     "Completes a peer handshake with the HMAC of the nonce under the cluster secret.", "7.0.0", "O(1)", NULL},
+    {"raft.msg", raftMsgCommand, 2, CMD_PEER | F, 0, 0, 0, NULL, "raft",
+     "Delivers one Raft message from an authenticated peer.", "7.0.0", "O(N) where N is the size of the message", NULL},
     {0}};

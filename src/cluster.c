@@ -1,0 +1,376 @@
+/* cluster.c — who the members are, where the leader is, and how the group
+ * looks to Redis Cluster clients.
+ *
+ * Owns the member table parsed once at startup from cluster-members (each
+ * voter's id and client-facing host:port) and each member's 40-hex node
+ * name. Happy path: processCommand asks clusterRedirect on a node that may
+ * not serve a keyed command or a write; a follower answers -MOVED with the
+ * key's slot and the leader's address, so redis-cli -c and cluster clients
+ * retry there; CLUSTER SLOTS/SHARDS/NODES describe one shard whose master
+ * is the current leader. Failure modes: a bad member list, a node-id not in
+ * it, or several members without a secret refuse startup (clusterInit
+ * returns C_ERR); no known leader answers -CLUSTERDOWN No raft leader, and
+ * the CLUSTER replies then show no slot owner (cluster_state:fail). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "commands.h"
+#include "replica.h"
+#include "sha256.h"
+#include "transport.h"
+#include "util.h"
+
+typedef struct clusterNode {
+    clusterMember m;
+    char addr[CLUSTER_HOST_MAX + 10];   /* host:port, [v6]:port */
+    char name[41];
+} clusterNode;
+
+static clusterNode nodes[CLUSTER_MAX_MEMBERS];
+static uint64_t voter_ids[CLUSTER_MAX_MEMBERS];
+static int nnodes;
+
+/* ------------------------------------------------------------ membership */
+
+static int parseError(char *err, size_t errlen, const char *item, size_t itemlen, const char *why) {
+    snprintf(err, errlen, "invalid cluster member '%.*s': %s", (int)(itemlen > 200 ? 200 : itemlen), item, why);
+    return -1;
+}
+
+static int parseMember(const char *p, size_t len, clusterMember *m, char *err, size_t errlen) {
+    const char *at = memchr(p, '@', len);
+    if (!at) return parseError(err, errlen, p, len, "expected <id>@<host>:<port>");
+    long long id;
+    if (!string2ll(p, (size_t)(at - p), &id) || id <= 0)
+        return parseError(err, errlen, p, len, "node id must be a positive integer");
+    const char *h = at + 1, *end = p + len, *hend, *colon;
+    if (h < end && *h == '[') {
+        h++;
+        hend = memchr(h, ']', (size_t)(end - h));
+        if (!hend || hend + 1 >= end || hend[1] != ':') return parseError(err, errlen, p, len, "expected [v6-address]:port");
+        colon = hend + 1;
+    } else {
+        colon = NULL;
+        for (const char *q = h; q < end; q++)
+            if (*q == ':') colon = q;
+        if (!colon) return parseError(err, errlen, p, len, "missing :port");
+        hend = colon;
+    }
+    if (hend == h) return parseError(err, errlen, p, len, "empty host");
+    if ((size_t)(hend - h) >= CLUSTER_HOST_MAX) return parseError(err, errlen, p, len, "host too long");
+    long long port;
+    if (!string2ll(colon + 1, (size_t)(end - colon - 1), &port) || port < 1 || port > 65535)
+        return parseError(err, errlen, p, len, "port must be 1-65535");
+    m->id = (uint64_t)id;
+    memcpy(m->host, h, (size_t)(hend - h));
+    m->host[hend - h] = '\0';
+    m->port = (int)port;
+    return 0;
+}
+
+int clusterParseMembers(const char *spec, clusterMember *out, int max, char *err, size_t errlen) {
+    int n = 0;
+    const char *p = spec;
+    for (;;) {
+        while (*p == ' ' || *p == '\t') p++;
+        const char *end = strchr(p, ',');
+        if (!end) end = p + strlen(p);
+        const char *last = end;
+        while (last > p && (last[-1] == ' ' || last[-1] == '\t')) last--;
+        if (last == p) {
+            snprintf(err, errlen, "empty item in cluster-members");
+            return -1;
+        }
+        if (n == max) {
+            snprintf(err, errlen, "too many cluster members (at most %d)", max);
+            return -1;
+        }
+        if (parseMember(p, (size_t)(last - p), &out[n], err, errlen) < 0) return -1;
+        for (int i = 0; i < n; i++)
+            if (out[i].id == out[n].id) {
+                snprintf(err, errlen, "node id %llu appears twice in cluster-members", (unsigned long long)out[n].id);
+                return -1;
+            }
+        n++;
+        if (*end == '\0') return n;
+        p = end + 1;
+    }
+}
+
+void clusterDeriveNodeName(const char *cid, uint64_t id, char out[41]) {
+    char idbuf[LONG_STR_SIZE];
+    int idlen = snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)id);
+    unsigned char d[SHA256_DIGEST_LEN];
+    sha256Ctx ctx;
+    sha256Init(&ctx);
+    sha256Update(&ctx, cid, strlen(cid));
+    sha256Update(&ctx, "|", 1);
+    sha256Update(&ctx, idbuf, (size_t)idlen);
+    sha256Final(&ctx, d);
+    sha256ToHex(d, 20, out);
+}
+
+int clusterInit(void) {
+    clusterMember members[CLUSTER_MAX_MEMBERS];
+    int n;
+    const char *spec = server.cluster_members ? server.cluster_members : "";
+    if (spec[0] == '\0') {
+        members[0].id = server.node_id;
+        snprintf(members[0].host, sizeof(members[0].host), "%s", server.bindaddr);
+        members[0].port = server.port;
+        n = 1;
+    } else {
+        char err[512];
+        n = clusterParseMembers(spec, members, CLUSTER_MAX_MEMBERS, err, sizeof(err));
+        if (n < 0) {
+            serverLog(LL_WARNING, "cluster-members: %s", err);
+            return C_ERR;
+        }
+    }
+    int self = 0;
+    for (int i = 0; i < n; i++) self |= members[i].id == server.node_id;
+    if (!self) {
+        serverLog(LL_WARNING, "node-id %llu is not listed in cluster-members", (unsigned long long)server.node_id);
+        return C_ERR;
+    }
+    if (n > 1 && (!server.cluster_secret || server.cluster_secret[0] == '\0')) {
+        serverLog(LL_WARNING, "cluster-secret must be set when cluster-members lists several nodes");
+        return C_ERR;
+    }
+    const char *cid = server.cluster_id ? server.cluster_id : "";
+    nnodes = n;
+    for (int i = 0; i < n; i++) {
+        clusterNode *cn = &nodes[i];
+        cn->m = members[i];
+        voter_ids[i] = members[i].id;
+        if (strchr(cn->m.host, ':')) snprintf(cn->addr, sizeof(cn->addr), "[%s]:%d", cn->m.host, cn->m.port);
+        else snprintf(cn->addr, sizeof(cn->addr), "%s:%d", cn->m.host, cn->m.port);
+        clusterDeriveNodeName(cid, cn->m.id, cn->name);
+    }
+    serverLog(LL_NOTICE, "Cluster '%s': %d voting member%s, this node is %llu", cid, n, n == 1 ? "" : "s",
+              (unsigned long long)server.node_id);
+    return C_OK;
+}
+
+const uint64_t *clusterVoters(int *n) {
+    *n = nnodes;
+    return voter_ids;
+}
+
+static const clusterNode *findNode(uint64_t id) {
+    for (int i = 0; i < nnodes; i++)
+        if (nodes[i].m.id == id) return &nodes[i];
+    return NULL;
+}
+
+const clusterMember *clusterGetMember(uint64_t id) {
+    const clusterNode *cn = findNode(id);
+    return cn ? &cn->m : NULL;
+}
+
+const char *clusterNodeAddr(uint64_t id) {
+    const clusterNode *cn = findNode(id);
+    return cn ? cn->addr : NULL;
+}
+
+const char *clusterNodeName(uint64_t id) {
+    const clusterNode *cn = findNode(id);
+    return cn ? cn->name : NULL;
+}
+
+/* -------------------------------------------------------------- redirect */
+
+int clusterRedirectWith(client *c, const struct redisCommand *cmd, int self_leader, uint64_t leader) {
+    if (!self_leader && !(cmd->flags & CMD_WRITE) && (c->flags & CLIENT_READONLY)) return 0;
+    const char *addr = self_leader || leader == server.node_id ? NULL : clusterNodeAddr(leader);
+    if (!addr) {
+        addReplyError(c, "-CLUSTERDOWN No raft leader");
+        return 1;
+    }
+    unsigned slot = 0;
+    if (cmd->firstkey > 0 && cmd->firstkey < c->argc)
+        slot = keyHashSlot(c->argv[cmd->firstkey].ptr, c->argv[cmd->firstkey].len);
+    addReplyErrorFormat(c, "-MOVED %u %s", slot, addr);
+    return 1;
+}
+
+int clusterRedirect(client *c, const struct redisCommand *cmd) {
+    replicaInfo ri;
+    replicaGetInfo(&ri);
+    return clusterRedirectWith(c, cmd, replicaIsLeader(), ri.leader_id);
+}
+
+/* -------------------------------------------------------------- commands */
+
+/* The leader's node, when it is a member; NULL when none is known. */
+static const clusterNode *leaderNode(const replicaInfo *ri) {
+    return ri->leader_id ? findNode(ri->leader_id) : NULL;
+}
+
+static int nodeConnected(uint64_t id) {
+    return id == server.node_id || transportPeerConnected(id);
+}
+
+/* CLUSTER SLOTS node entry: ip, port, id, metadata (empty in 7.0 without
+ * hostnames). */
+static void addSlotsNode(client *c, const clusterNode *cn) {
+    addReplyArrayLen(c, 4);
+    addReplyBulkCString(c, cn->m.host);
+    addReplyLongLong(c, cn->m.port);
+    addReplyBulkCString(c, cn->name);
+    addReplyArrayLen(c, 0);
+}
+
+void clusterSlotsCommand(client *c) {
+    replicaInfo ri;
+    replicaGetInfo(&ri);
+    const clusterNode *leader = leaderNode(&ri);
+    if (!leader) {
+        addReplyArrayLen(c, 0);
+        return;
+    }
+    addReplyArrayLen(c, 1);
+    addReplyArrayLen(c, 2 + nnodes);
+    addReplyLongLong(c, 0);
+    addReplyLongLong(c, CLUSTER_SLOTS - 1);
+    addSlotsNode(c, leader);
+    for (int i = 0; i < nnodes; i++)
+        if (&nodes[i] != leader) addSlotsNode(c, &nodes[i]);
+}
+
+static void addShardsNode(client *c, const clusterNode *cn, int is_leader, const replicaInfo *ri) {
+    addReplyMapLen(c, 7);
+    addReplyBulkCString(c, "id");
+    addReplyBulkCString(c, cn->name);
+    addReplyBulkCString(c, "port");
+    addReplyLongLong(c, cn->m.port);
+    addReplyBulkCString(c, "ip");
+    addReplyBulkCString(c, cn->m.host);
+    addReplyBulkCString(c, "endpoint");
+    addReplyBulkCString(c, cn->m.host);
+    addReplyBulkCString(c, "role");
+    addReplyBulkCString(c, is_leader ? "master" : "replica");
+    addReplyBulkCString(c, "replication-offset");
+    addReplyLongLong(c, cn->m.id == server.node_id ? (long long)ri->applied_index : 0);
+    addReplyBulkCString(c, "health");
+    addReplyBulkCString(c, nodeConnected(cn->m.id) ? "online" : "fail");
+}
+
+void clusterShardsCommand(client *c) {
+    replicaInfo ri;
+    replicaGetInfo(&ri);
+    const clusterNode *leader = leaderNode(&ri);
+    if (!leader) {
+        addReplyArrayLen(c, 0);
+        return;
+    }
+    addReplyArrayLen(c, 1);
+    addReplyMapLen(c, 2);
+    addReplyBulkCString(c, "slots");
+    addReplyArrayLen(c, 2);
+    addReplyLongLong(c, 0);
+    addReplyLongLong(c, CLUSTER_SLOTS - 1);
+    addReplyBulkCString(c, "nodes");
+    addReplyArrayLen(c, nnodes);
+    addShardsNode(c, leader, 1, &ri);
+    for (int i = 0; i < nnodes; i++)
+        if (&nodes[i] != leader) addShardsNode(c, &nodes[i], 0, &ri);
+}
+
+/* One CLUSTER NODES line: id ip:port@cport flags master ping-sent pong-recv
+ * config-epoch link-state slots. The bus port is the client port: peers
+ * connect there. */
+static size_t nodesLine(char *buf, size_t len, const clusterNode *cn, const clusterNode *leader,
+                        const replicaInfo *ri, long long now_ms) {
+    int self = cn->m.id == server.node_id, is_leader = cn == leader, up = nodeConnected(cn->m.id);
+    const char *role = is_leader || !leader ? "master" : "slave";
+    int n = snprintf(buf, len, "%s %s@%d %s%s %s 0 %lld %llu %s%s\n", cn->name, cn->addr, cn->m.port,
+                     self ? "myself," : "", role, is_leader || !leader ? "-" : leader->name,
+                     self || !up ? 0LL : now_ms, is_leader ? (unsigned long long)ri->term : 0ULL,
+                     up ? "connected" : "disconnected", is_leader ? " 0-16383" : "");
+    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
+void clusterNodesCommand(client *c) {
+    replicaInfo ri;
+    replicaGetInfo(&ri);
+    const clusterNode *leader = leaderNode(&ri);
+    char buf[CLUSTER_MAX_MEMBERS * (CLUSTER_HOST_MAX + 200)];
+    size_t len = 0;
+    long long now = mstime();
+    const clusterNode *self = findNode(server.node_id);
+    len += nodesLine(buf + len, sizeof(buf) - len, self, leader, &ri, now);
+    for (int i = 0; i < nnodes; i++)
+        if (&nodes[i] != self) len += nodesLine(buf + len, sizeof(buf) - len, &nodes[i], leader, &ri, now);
+    addReplyVerbatim(c, buf, len);
+}
+
+void clusterInfoCommand(client *c) {
+    replicaInfo ri;
+    replicaGetInfo(&ri);
+    int ok = leaderNode(&ri) != NULL;
+    transportStats st;
+    transportGetStats(&st);
+    char buf[1024];
+    int n = snprintf(buf, sizeof(buf),
+                     "cluster_state:%s\r\n"
+                     "cluster_slots_assigned:%d\r\n"
+                     "cluster_slots_ok:%d\r\n"
+                     "cluster_slots_pfail:0\r\n"
+                     "cluster_slots_fail:0\r\n"
+                     "cluster_known_nodes:%d\r\n"
+                     "cluster_size:%d\r\n"
+                     "cluster_current_epoch:%llu\r\n"
+                     "cluster_my_epoch:%llu\r\n"
+                     "cluster_stats_messages_sent:%lld\r\n"
+                     "cluster_stats_messages_received:%lld\r\n"
+                     "total_cluster_links_buffer_limit_exceeded:0\r\n",
+                     ok ? "ok" : "fail", ok ? CLUSTER_SLOTS : 0, ok ? CLUSTER_SLOTS : 0, nnodes, ok ? 1 : 0,
+                     (unsigned long long)ri.term, (unsigned long long)ri.term, st.msgs_sent, st.msgs_received);
+    addReplyVerbatim(c, buf, (size_t)n);
+}
+
+void clusterMyidCommand(client *c) {
+    addReplyBulkCString(c, clusterNodeName(server.node_id));
+}
+
+void clusterKeyslotCommand(client *c) {
+    addReplyLongLong(c, keyHashSlot(c->argv[2].ptr, c->argv[2].len));
+}
+
+void clusterHelpCommand(client *c) {
+    static const char *lines[] = {
+        "CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "INFO",
+        "    Return information about the cluster.",
+        "KEYSLOT <key>",
+        "    Return the hash slot for <key>.",
+        "MYID",
+        "    Return the node id.",
+        "NODES",
+        "    Return cluster configuration seen by node. Output format:",
+        "    <id> <ip:port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...",
+        "SHARDS",
+        "    Return information about slot range mappings and the nodes associated with them.",
+        "SLOTS",
+        "    Return information about slots range mappings. Each range is made of:",
+        "    start, end, master and replicas IP addresses, ports and ids",
+        "HELP",
+        "    Print this help.",
+    };
+    size_t n = sizeof(lines) / sizeof(lines[0]);
+    addReplyArrayLen(c, (long)n);
+    for (size_t i = 0; i < n; i++) addReplyStatus(c, lines[i]);
+}
+
+void readonlyCommand(client *c) {
+    c->flags |= CLIENT_READONLY;
+    addReplyOK(c);
+}
+
+void readwriteCommand(client *c) {
+    c->flags &= ~CLIENT_READONLY;
+    addReplyOK(c);
+}

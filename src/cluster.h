@@ -1,0 +1,63 @@
+/* cluster.h — cluster membership, leader redirects and the Redis Cluster
+ * view of a Raft group (cluster.c).
+ *
+ * The group is shown to clients as a Redis Cluster with one shard: the Raft
+ * leader is the master owning slots 0-16383, the other voters are its
+ * replicas. Node ids shown to clients are 40 hex digits derived from
+ * cluster-id and node-id (stable across restarts, equal on every node). */
+#ifndef RAFTKV_CLUSTER_H
+#define RAFTKV_CLUSTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server.h"
+
+#define CLUSTER_MAX_MEMBERS 16
+#define CLUSTER_HOST_MAX 256
+
+typedef struct clusterMember {
+    uint64_t id;
+    char host[CLUSTER_HOST_MAX];  /* as configured: name, IPv4, or IPv6 without brackets */
+    int port;                     /* client-facing port (peers connect there too) */
+} clusterMember;
+
+/* Parses "<id>@<host>:<port>,..." (spaces around items allowed, IPv6 hosts
+ * as [addr]:port) into out[0..max). Ids are positive and distinct, ports in
+ * 1..65535. Returns the member count, or -1 with a message in err[0..errlen).
+ * Borrows spec for the call. */
+int clusterParseMembers(const char *spec, clusterMember *out, int max, char *err, size_t errlen);
+
+/* Reads server.cluster_members, node_id, cluster_id, cluster_secret. A node
+ * with no cluster-members is a one-member cluster of itself at
+ * bind:port. Fails (C_ERR after logging why) when the members do not parse,
+ * node-id is not among them, or several members have no cluster-secret. */
+int clusterInit(void);
+
+/* The initial voters, this node included; borrowed, valid until exit. */
+const uint64_t *clusterVoters(int *n);
+/* "host:port" of a member's client port ("[v6]:port" for IPv6), or NULL
+ * when id is not a member. Borrowed, valid until exit. */
+const char *clusterNodeAddr(uint64_t id);
+/* The member's entry, or NULL. Borrowed, valid until exit. */
+const clusterMember *clusterGetMember(uint64_t id);
+/* The member's 40-hex Redis Cluster node id, or NULL. Borrowed. */
+const char *clusterNodeName(uint64_t id);
+
+/* Writes into out (41 bytes) the 40-hex name of node id in cluster cid:
+ * the first 20 bytes of SHA-256(cid "|" decimal id). */
+void clusterDeriveNodeName(const char *cid, uint64_t id, char out[41]);
+
+/* The redirect rule. Call it for a keyed command or a write that this node
+ * may not serve by itself: it is not the leader, or it is the leader but has
+ * not yet applied its term's no-op. Returns 0 when the command may run here
+ * after all (a READONLY connection reading on a follower: possibly stale),
+ * else 1 after replying -MOVED <slot of the first key> <leader host:port>,
+ * or -CLUSTERDOWN No raft leader when no leader is known or this node is
+ * the leader but not ready yet. */
+int clusterRedirect(client *c, const struct redisCommand *cmd);
+/* The same rule with the replica state given (unit tests): self_leader is
+ * whether this node is leader, leader the known leader id (0 = none). */
+int clusterRedirectWith(client *c, const struct redisCommand *cmd, int self_leader, uint64_t leader);
+
+#endif

@@ -1,0 +1,533 @@
+/* transport.c — Raft peer links: outgoing hiredis connections, the RAFT.*
+ * commands peers send us, and peer authentication.
+ *
+ * Peers use each node's ordinary client port (the address listed in
+ * cluster-members): one port to configure and open, and the same RESP
+ * parser, limits and event loop as clients. Internal commands are told
+ * apart by CMD_PEER and only an authenticated connection may use RAFT.MSG.
+ *
+ * Owns one link per other voter (a redisAsyncContext attached to the loop
+ * by the small adapter below, and one timer), the handshakes in progress on incoming connections, and
+ * the encode/decode scratch buffers. Happy path, outgoing: connect without
+ * blocking, send RAFT.HELLO <cluster-id> <node-id>, answer the nonce with
+ * RAFT.AUTH <hex HMAC-SHA256(cluster-secret, "raftkv-peer|" cluster-id "|"
+ * node-id "|" nonce)>, and once +OK arrives every transportSend encodes the
+ * message (raftwire.c) into one preformatted `RAFT.MSG <binary>` command;
+ * each gets a +OK reply. Incoming: RAFT.HELLO checks the cluster id and that
+ * the node is a member and answers a fresh random nonce; RAFT.AUTH checks
+ * the proof and marks the connection CLIENT_PEER; RAFT.MSG decodes the
+ * message in place (entries point into the query buffer), checks that it
+ * comes from the authenticated node and is addressed to us, and steps the
+ * replica.
+ *
+ * Failure modes: nothing here ever blocks the loop. A link that is down or
+ * still authenticating drops messages (Raft retransmits), as does a link
+ * with more than TRANSPORT_PEER_MAX_INFLIGHT_BYTES sent and not answered. A
+ * connect error, a disconnect, a handshake not done within the link timeout
+ * or a link whose replies stop arriving for that long closes the context and
+ * retries after an exponential backoff (100 ms doubling to 5 s, reset once
+ * authenticated). Incoming: a wrong cluster id, an unknown node or a bad
+ * proof gets "-ERR raft peer authentication failed", a WARNING naming the
+ * connection, and the connection closes; RAFT.MSG from a connection that is
+ * not an authenticated peer gets -NOPERM and changes nothing; a malformed
+ * message or one whose sender is not the authenticated node closes the
+ * connection. The handshake proves the connecting side only; traffic is
+ * neither encrypted nor protected against a man in the middle. */
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include "cluster.h"
+#include "commands.h"
+#include "raftwire.h"
+#include "sha256.h"
+#include "transport.h"
+#include "util.h"
+
+void replicaStep(const raftMsg *m);
+
+#define NONCE_BYTES 16
+#define NONCE_HEX (2 * NONCE_BYTES)
+#define PROOF_HEX (2 * SHA256_DIGEST_LEN)
+#define PENDING_HANDSHAKES 64
+#define MSG_CMD_HEADER_MAX 40       /* "*2\r\n$8\r\nRAFT.MSG\r\n$<len>\r\n" */
+
+enum { LINK_DOWN, LINK_HANDSHAKE, LINK_UP };
+
+typedef struct peerLink {
+    uint64_t id;
+    char ip[INET6_ADDRSTRLEN];      /* resolved once at startup: hiredis resolves names blocking */
+    int port;
+    int state;
+    redisAsyncContext *ac;          /* NULL while LINK_DOWN */
+    uv_timer_t timer;               /* DOWN: reconnect; HANDSHAKE: deadline; UP: reply watchdog */
+    long long backoff_ms;
+    long long inflight_bytes;       /* RAFT.MSG bytes sent, reply not received yet */
+    long long last_reply_ms;
+    int warned;                     /* a failure was logged since the link was last up */
+} peerLink;
+
+/* An incoming connection between RAFT.HELLO and RAFT.AUTH. */
+typedef struct pendingHandshake {
+    uint64_t client_id;             /* 0 = free slot */
+    uint64_t node_id;
+    char nonce[NONCE_HEX + 1];
+    long long since_ms;
+} pendingHandshake;
+
+static uv_loop_t *loop;
+static peerLink *links;
+static int nlinks;
+static int stopped;
+static pendingHandshake pending[PENDING_HANDSHAKES];
+static transportStats stats;
+
+static unsigned char *txbuf;        /* one preformatted RAFT.MSG command */
+static size_t txbuf_cap;
+static raftEntry *rx_ents;          /* decoded entries' structs, reused */
+static size_t rx_ents_cap;
+static long long last_noperm_log_ms;
+
+static void linkConnect(peerLink *l);
+
+/* ------------------------------------------------------ hiredis on libuv
+ * hiredis 0.14.1's own libuv adapter ignores a poll callback with an error
+ * status, and libuv reports POLLERR exactly that way (UV_EBADF, no events,
+ * poll stopped): a refused connect or a reset link would then hang until a
+ * timeout. This adapter, like later hiredis releases, answers an error by
+ * running the I/O hiredis was waiting for, which finds the socket error and
+ * disconnects through the usual callbacks. */
+
+typedef struct uvEvents {
+    redisAsyncContext *ac;          /* NULL once hiredis cleaned up */
+    uv_poll_t poll;
+    int events;
+} uvEvents;
+
+static void onPoll(uv_poll_t *h, int status, int events) {
+    uvEvents *e = h->data;
+    int ev = status < 0 ? e->events : events;
+    if (e->ac && (ev & UV_READABLE)) redisAsyncHandleRead(e->ac);
+    if (e->ac && (ev & UV_WRITABLE)) redisAsyncHandleWrite(e->ac);
+}
+
+static void uvEventsUpdate(uvEvents *e, int add, int del) {
+    e->events = (e->events | add) & ~del;
+    if (e->events) uv_poll_start(&e->poll, e->events, onPoll);
+    else uv_poll_stop(&e->poll);
+}
+
+static void uvAddRead(void *d) { uvEventsUpdate(d, UV_READABLE, 0); }
+static void uvDelRead(void *d) { uvEventsUpdate(d, 0, UV_READABLE); }
+static void uvAddWrite(void *d) { uvEventsUpdate(d, UV_WRITABLE, 0); }
+static void uvDelWrite(void *d) { uvEventsUpdate(d, 0, UV_WRITABLE); }
+
+static void uvEventsFree(uv_handle_t *h) {
+    free(h->data);
+}
+
+static void uvCleanup(void *d) {
+    uvEvents *e = d;
+    e->ac = NULL;
+    uv_close((uv_handle_t *)&e->poll, uvEventsFree);
+}
+
+static int uvAttach(redisAsyncContext *ac) {
+    uvEvents *e = calloc(1, sizeof(*e));
+    if (!e) return C_ERR;
+    if (uv_poll_init(loop, &e->poll, ac->c.fd) != 0) {
+        free(e);
+        return C_ERR;
+    }
+    e->ac = ac;
+    e->poll.data = e;
+    ac->ev.data = e;
+    ac->ev.addRead = uvAddRead;
+    ac->ev.delRead = uvDelRead;
+    ac->ev.addWrite = uvAddWrite;
+    ac->ev.delWrite = uvDelWrite;
+    ac->ev.cleanup = uvCleanup;
+    return C_OK;
+}
+
+/* ------------------------------------------------------------- outgoing */
+
+/* Handshake deadline and dead-link threshold. */
+static long long linkTimeoutMs(void) {
+    long long t = 2 * server.election_timeout_ms;
+    return t < 1000 ? 1000 : t;
+}
+
+/* Hex HMAC proving knowledge of the secret for node_id and nonce. */
+static void peerProof(uint64_t node_id, const char *nonce, size_t nonce_len, char out[PROOF_HEX + 1]) {
+    const char *cid = server.cluster_id ? server.cluster_id : "";
+    const char *secret = server.cluster_secret ? server.cluster_secret : "";
+    char idbuf[LONG_STR_SIZE];
+    int idlen = snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)node_id);
+    size_t cidlen = strlen(cid), len = 12 + cidlen + 1 + (size_t)idlen + 1 + nonce_len;
+    char *msg = malloc(len);
+    serverAssert(msg != NULL);
+    char *p = msg;
+    memcpy(p, "raftkv-peer|", 12);
+    p += 12;
+    memcpy(p, cid, cidlen);
+    p += cidlen;
+    *p++ = '|';
+    memcpy(p, idbuf, (size_t)idlen);
+    p += idlen;
+    *p++ = '|';
+    memcpy(p, nonce, nonce_len);
+    unsigned char mac[SHA256_DIGEST_LEN];
+    hmacSha256(secret, strlen(secret), msg, len, mac);
+    free(msg);
+    sha256ToHex(mac, sizeof(mac), out);
+}
+
+static peerLink *findLink(uint64_t id) {
+    for (int i = 0; i < nlinks; i++)
+        if (links[i].id == id) return &links[i];
+    return NULL;
+}
+
+static void armTimer(peerLink *l, long long ms, long long repeat_ms);
+
+/* The context is gone or going: forget it and schedule a reconnect. */
+static void linkLost(peerLink *l, const char *why) {
+    if (l->state == LINK_UP) {
+        serverLog(LL_WARNING, "Raft peer %llu (%s:%d): link lost: %s", (unsigned long long)l->id, l->ip, l->port, why);
+        l->backoff_ms = TRANSPORT_BACKOFF_MIN_MS;
+    } else {
+        if (!l->warned) serverLog(LL_WARNING, "Raft peer %llu (%s:%d): cannot connect: %s (retrying with backoff)",
+                                  (unsigned long long)l->id, l->ip, l->port, why);
+        else serverLog(LL_VERBOSE, "Raft peer %llu (%s:%d): %s", (unsigned long long)l->id, l->ip, l->port, why);
+        l->warned = 1;
+    }
+    l->ac = NULL;
+    l->state = LINK_DOWN;
+    l->inflight_bytes = 0;
+    if (stopped) return;
+    armTimer(l, l->backoff_ms, 0);
+    l->backoff_ms *= 2;
+    if (l->backoff_ms > TRANSPORT_BACKOFF_MAX_MS) l->backoff_ms = TRANSPORT_BACKOFF_MAX_MS;
+}
+
+/* Closes the link's context ourselves (timeouts, refused handshake). */
+static void linkDrop(peerLink *l, const char *why) {
+    redisAsyncContext *ac = l->ac;
+    if (!ac) return;
+    linkLost(l, why);
+    ac->data = NULL;
+    redisAsyncFree(ac);
+}
+
+static void onConnect(const redisAsyncContext *ac, int status) {
+    peerLink *l = ac->data;
+    if (status == REDIS_OK || !l || l->ac != ac) return;
+    /* hiredis frees the context after this callback. */
+    linkLost(l, ac->errstr[0] ? ac->errstr : "connect failed");
+}
+
+static void onDisconnect(const redisAsyncContext *ac, int status) {
+    peerLink *l = ac->data;
+    if (!l || l->ac != ac) return;
+    linkLost(l, ac->err ? ac->errstr : "connection closed");
+}
+
+static void onAuthReply(redisAsyncContext *ac, void *r, void *privdata) {
+    peerLink *l = ac->data;
+    redisReply *reply = r;
+    if (!l || l->ac != ac || !reply) return;
+    if (reply->type != REDIS_REPLY_STATUS) {
+        linkDrop(l, reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected RAFT.AUTH reply");
+        return;
+    }
+    l->state = LINK_UP;
+    l->backoff_ms = TRANSPORT_BACKOFF_MIN_MS;
+    l->last_reply_ms = mstime();
+    l->warned = 0;
+    long long t = linkTimeoutMs();
+    armTimer(l, t / 4, t / 4);
+    serverLog(LL_NOTICE, "Raft peer %llu (%s:%d): connected and authenticated", (unsigned long long)l->id, l->ip,
+              l->port);
+}
+
+static void onHelloReply(redisAsyncContext *ac, void *r, void *privdata) {
+    peerLink *l = ac->data;
+    redisReply *reply = r;
+    if (!l || l->ac != ac || !reply) return;
+    if (reply->type != REDIS_REPLY_STRING || reply->len != NONCE_HEX) {
+        linkDrop(l, reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected RAFT.HELLO reply");
+        return;
+    }
+    char proof[PROOF_HEX + 1];
+    peerProof(server.node_id, reply->str, reply->len, proof);
+    redisAsyncCommand(ac, onAuthReply, NULL, "RAFT.AUTH %s", proof);
+}
+
+static void onMsgReply(redisAsyncContext *ac, void *r, void *privdata) {
+    peerLink *l = ac->data;
+    redisReply *reply = r;
+    if (!l || l->ac != ac || !reply) return;
+    l->inflight_bytes -= (long long)(uintptr_t)privdata;
+    l->last_reply_ms = mstime();
+    if (reply->type == REDIS_REPLY_ERROR) linkDrop(l, reply->str);
+}
+
+static void onLinkTimer(uv_timer_t *t) {
+    peerLink *l = t->data;
+    switch (l->state) {
+    case LINK_DOWN:
+        linkConnect(l);
+        break;
+    case LINK_HANDSHAKE:
+        linkDrop(l, "handshake timed out");
+        break;
+    case LINK_UP:
+        if (l->inflight_bytes > 0 && mstime() - l->last_reply_ms > linkTimeoutMs())
+            linkDrop(l, "no reply within the link timeout");
+        break;
+    }
+}
+
+static void armTimer(peerLink *l, long long ms, long long repeat_ms) {
+    uv_timer_start(&l->timer, onLinkTimer, (uint64_t)ms, (uint64_t)repeat_ms);
+}
+
+static void linkConnect(peerLink *l) {
+    redisAsyncContext *ac = redisAsyncConnect(l->ip, l->port);
+    if (!ac) {
+        linkLost(l, "out of memory");
+        return;
+    }
+    if (ac->err) {
+        char why[128];
+        snprintf(why, sizeof(why), "%s", ac->errstr);
+        redisAsyncFree(ac);
+        linkLost(l, why);
+        return;
+    }
+    if (uvAttach(ac) != C_OK) {
+        redisAsyncFree(ac);
+        linkLost(l, "cannot attach to the event loop");
+        return;
+    }
+    ac->data = l;
+    l->ac = ac;
+    l->state = LINK_HANDSHAKE;
+    l->inflight_bytes = 0;
+    redisAsyncSetConnectCallback(ac, onConnect);
+    redisAsyncSetDisconnectCallback(ac, onDisconnect);
+    armTimer(l, linkTimeoutMs(), 0);
+    redisAsyncCommand(ac, onHelloReply, NULL, "RAFT.HELLO %s %llu", server.cluster_id ? server.cluster_id : "",
+                      (unsigned long long)server.node_id);
+}
+
+/* Resolves host once, at startup, to a numeric address hiredis can use
+ * without blocking. */
+static int resolveHost(const char *host, char *out, size_t outlen) {
+    struct addrinfo hints, *res;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0) return C_ERR;
+    int rc = getnameinfo(res->ai_addr, res->ai_addrlen, out, (socklen_t)outlen, NULL, 0, NI_NUMERICHOST);
+    freeaddrinfo(res);
+    return rc == 0 ? C_OK : C_ERR;
+}
+
+int transportInit(uv_loop_t *l) {
+    loop = l;
+    int n;
+    const uint64_t *voters = clusterVoters(&n);
+    links = calloc((size_t)n, sizeof(peerLink));
+    serverAssert(links != NULL);
+    for (int i = 0; i < n; i++) {
+        if (voters[i] == server.node_id) continue;
+        const clusterMember *m = clusterGetMember(voters[i]);
+        peerLink *pl = &links[nlinks];
+        if (resolveHost(m->host, pl->ip, sizeof(pl->ip)) != C_OK) {
+            serverLog(LL_WARNING, "Raft peer %llu: cannot resolve host '%s'", (unsigned long long)m->id, m->host);
+            return C_ERR;
+        }
+        pl->id = m->id;
+        pl->port = m->port;
+        pl->state = LINK_DOWN;
+        pl->backoff_ms = TRANSPORT_BACKOFF_MIN_MS;
+        uv_timer_init(loop, &pl->timer);
+        pl->timer.data = pl;
+        nlinks++;
+    }
+    for (int i = 0; i < nlinks; i++) linkConnect(&links[i]);
+    return C_OK;
+}
+
+void transportSend(const raftMsg *m) {
+    peerLink *l = findLink(m->to);
+    if (!l || l->state != LINK_UP) {
+        stats.msgs_dropped++;
+        return;
+    }
+    size_t body = raftMsgEncodedLen(m);
+    if (l->inflight_bytes + (long long)body > TRANSPORT_PEER_MAX_INFLIGHT_BYTES) {
+        stats.msgs_dropped++;
+        return;
+    }
+    size_t need = MSG_CMD_HEADER_MAX + body + 2;
+    if (need > txbuf_cap) {
+        size_t cap = txbuf_cap ? txbuf_cap : 64 * 1024;
+        while (cap < need) cap *= 2;
+        txbuf = realloc(txbuf, cap);
+        serverAssert(txbuf != NULL);
+        txbuf_cap = cap;
+    }
+    int hlen = snprintf((char *)txbuf, MSG_CMD_HEADER_MAX, "*2\r\n$8\r\nRAFT.MSG\r\n$%zu\r\n", body);
+    size_t len = (size_t)hlen + raftMsgEncode(m, txbuf + hlen);
+    txbuf[len++] = '\r';
+    txbuf[len++] = '\n';
+    if (redisAsyncFormattedCommand(l->ac, onMsgReply, (void *)(uintptr_t)len, (const char *)txbuf, len) != REDIS_OK) {
+        stats.msgs_dropped++;
+        return;
+    }
+    l->inflight_bytes += (long long)len;
+    stats.msgs_sent++;
+}
+
+int transportPeerConnected(uint64_t id) {
+    peerLink *l = findLink(id);
+    return l && l->state == LINK_UP;
+}
+
+void transportGetStats(transportStats *st) {
+    *st = stats;
+}
+
+void transportStop(void) {
+    stopped = 1;
+    for (int i = 0; i < nlinks; i++) {
+        peerLink *l = &links[i];
+        linkDrop(l, "shutting down");
+        uv_timer_stop(&l->timer);
+        uv_close((uv_handle_t *)&l->timer, NULL);
+    }
+}
+
+/* ------------------------------------------------------------- incoming */
+
+static void peerAuthFailed(client *c, const char *why) {
+    serverLog(LL_WARNING, "Raft peer authentication failed for client id=%llu: %s", (unsigned long long)c->id, why);
+    addReplyError(c, "raft peer authentication failed");
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+}
+
+static pendingHandshake *findPending(uint64_t client_id) {
+    for (int i = 0; i < PENDING_HANDSHAKES; i++)
+        if (pending[i].client_id == client_id) return &pending[i];
+    return NULL;
+}
+
+/* A free slot, else the oldest handshake's (that connection must start over). */
+static pendingHandshake *newPending(uint64_t client_id) {
+    pendingHandshake *p = findPending(client_id);
+    if (p) return p;
+    p = &pending[0];
+    for (int i = 0; i < PENDING_HANDSHAKES; i++) {
+        if (pending[i].client_id == 0) return &pending[i];
+        if (pending[i].since_ms < p->since_ms) p = &pending[i];
+    }
+    return p;
+}
+
+/* RAFT.HELLO <cluster-id> <node-id> */
+void raftHelloCommand(client *c) {
+    const char *cid = server.cluster_id ? server.cluster_id : "";
+    char why[160];
+    long long id;
+    if (c->argv[1].len != strlen(cid) || memcmp(c->argv[1].ptr, cid, c->argv[1].len) != 0) {
+        snprintf(why, sizeof(why), "cluster id '%.*s' is not ours", (int)(c->argv[1].len > 64 ? 64 : c->argv[1].len),
+                 c->argv[1].ptr);
+        peerAuthFailed(c, why);
+        return;
+    }
+    if (!string2ll(c->argv[2].ptr, c->argv[2].len, &id) || id <= 0 || (uint64_t)id == server.node_id ||
+        !clusterNodeAddr((uint64_t)id)) {
+        snprintf(why, sizeof(why), "node id '%.*s' is not another member",
+                 (int)(c->argv[2].len > 32 ? 32 : c->argv[2].len), c->argv[2].ptr);
+        peerAuthFailed(c, why);
+        return;
+    }
+    unsigned char rnd[NONCE_BYTES];
+    int rc = uv_random(NULL, NULL, rnd, sizeof(rnd), 0, NULL);
+    if (rc != 0) serverPanic("uv_random: %s", uv_strerror(rc));
+    pendingHandshake *p = newPending(c->id);
+    p->client_id = c->id;
+    p->node_id = (uint64_t)id;
+    p->since_ms = mstime();
+    sha256ToHex(rnd, sizeof(rnd), p->nonce);
+    addReplyBulkCBuffer(c, p->nonce, NONCE_HEX);
+}
+
+/* RAFT.AUTH <hex proof> */
+void raftAuthCommand(client *c) {
+    pendingHandshake *p = findPending(c->id);
+    if (!p) {
+        peerAuthFailed(c, "RAFT.AUTH without a RAFT.HELLO");
+        return;
+    }
+    uint64_t id = p->node_id;
+    char want[PROOF_HEX + 1];
+    peerProof(id, p->nonce, NONCE_HEX, want);
+    p->client_id = 0;
+    unsigned diff = c->argv[1].len != PROOF_HEX;
+    for (size_t i = 0; i < PROOF_HEX && i < c->argv[1].len; i++) diff |= (unsigned)(c->argv[1].ptr[i] ^ want[i]);
+    if (diff) {
+        char why[64];
+        snprintf(why, sizeof(why), "bad proof for node %llu (wrong cluster-secret?)", (unsigned long long)id);
+        peerAuthFailed(c, why);
+        return;
+    }
+    /* The peer holds the cluster secret: it counts as authenticated, so
+     * requirepass and the parser's unauthenticated limits no longer apply. */
+    c->flags |= CLIENT_PEER;
+    c->peer_id = id;
+    c->authenticated = 1;
+    serverLog(LL_NOTICE, "Raft peer %llu authenticated (client id=%llu)", (unsigned long long)id,
+              (unsigned long long)c->id);
+    addReplyOK(c);
+}
+
+/* RAFT.MSG <binary raftMsg> */
+void raftMsgCommand(client *c) {
+    if (!(c->flags & CLIENT_PEER)) {
+        long long now = mstime();
+        if (now - last_noperm_log_ms >= 1000) {
+            last_noperm_log_ms = now;
+            serverLog(LL_WARNING, "RAFT.MSG refused from client id=%llu: not an authenticated raft peer",
+                      (unsigned long long)c->id);
+        }
+        addReplyError(c, "-NOPERM this connection is not an authenticated raft peer");
+        return;
+    }
+    raftMsg m;
+    const char *bad = NULL;
+    if (raftMsgDecode((const unsigned char *)c->argv[1].ptr, c->argv[1].len, &m, &rx_ents, &rx_ents_cap) != 0)
+        bad = "malformed raft message";
+    else if (m.from != c->peer_id)
+        bad = "raft message sender is not the authenticated peer";
+    else if (m.to != server.node_id)
+        bad = "raft message addressed to another node";
+    if (bad) {
+        serverLog(LL_WARNING, "Raft peer %llu (client id=%llu): %s; closing the connection",
+                  (unsigned long long)c->peer_id, (unsigned long long)c->id, bad);
+        addReplyError(c, bad);
+        c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+        return;
+    }
+    stats.msgs_received++;
+    replicaStep(&m);
+    addReplyOK(c);
+}

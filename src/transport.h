@@ -1,0 +1,41 @@
+/* transport.h — Raft peer links (transport.c).
+ *
+ * Peers talk RESP on each node's ordinary client port: the outgoing side is
+ * a hiredis async connection per peer (libuv adapter) that authenticates
+ * with RAFT.HELLO / RAFT.AUTH and then sends RAFT.MSG <binary raftMsg>; the
+ * incoming side is an ordinary client connection that becomes CLIENT_PEER
+ * once it proved it knows cluster-secret. The RAFT.* handlers are declared
+ * in commands.h. */
+#ifndef RAFTKV_TRANSPORT_H
+#define RAFTKV_TRANSPORT_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "raft/raft.h"
+
+/* Bytes sent to one peer and not yet answered; past it, messages to that
+ * peer are dropped (Raft retransmits) so a slow peer costs bounded memory. */
+#define TRANSPORT_PEER_MAX_INFLIGHT_BYTES (64LL * 1024 * 1024)
+#define TRANSPORT_BACKOFF_MIN_MS 100
+#define TRANSPORT_BACKOFF_MAX_MS 5000
+
+/* Starts connecting to every voter but this node (clusterInit() first).
+ * Returns C_OK, or C_ERR after logging when a peer's host does not resolve. */
+int transportInit(uv_loop_t *loop);
+/* Sends m to node m->to, best effort and never blocking: dropped when the
+ * link is not authenticated yet or over its in-flight bound. m and its
+ * entries are borrowed for the call (encoded at once). */
+void transportSend(const raftMsg *m);
+/* 1 when the outgoing link to node id is connected and authenticated. */
+int transportPeerConnected(uint64_t id);
+/* Messages sent / dropped to peers and received from peers since start. */
+typedef struct transportStats {
+    long long msgs_sent, msgs_dropped, msgs_received;
+} transportStats;
+void transportGetStats(transportStats *st);
+/* Closes every link; later sends are dropped. The handles finish closing
+ * on the next loop iterations. */
+void transportStop(void);
+
+#endif
