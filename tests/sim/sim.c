@@ -34,7 +34,7 @@
 
 #define MAXN 5
 #define TICK_UNITS 10
-#define CHAOS_UNITS 4000
+#define CHAOS_UNITS 8000
 #define SETTLE_UNITS 10000
 
 static int verbose;
