@@ -1,0 +1,101 @@
+"""Network partitions through the per-link proxies (see cluster.py): a leader
+cut off from both followers stops acknowledging writes (check-quorum), the
+majority elects a new leader, and after healing the old leader follows and
+its unreplicated writes are gone; a follower cut off and back does not
+depose a healthy leader (pre-vote)."""
+import time
+
+from blackbox.resp import Error
+
+from .cluster import key_slot
+from .test_failover import _mget, _write_batch
+
+REFUSALS = ("CLUSTERDOWN", "MOVED ", "TIMEOUT", "TRYAGAIN")
+
+
+def _wait_info(node, pred, timeout):
+    deadline = time.monotonic() + timeout
+    info = None
+    while time.monotonic() < deadline:
+        info = node.info_raft()
+        if info and pred(info):
+            return info
+        time.sleep(0.05)
+    raise AssertionError("node %d: condition not met within %.1f s: %r" % (node.node_id, timeout, info))
+
+
+def test_cut_off_leader_steps_down_and_loses_unreplicated_writes(make_cluster):
+    cl = make_cluster(proxied=True)
+    old = cl.wait_leader()
+    others = [i for i in cl.nodes if i != old.node_id]
+    base = ["pre:%d" % i for i in range(50)]
+    _write_batch(old, base, lambda k: k)
+    term0 = int(old.info_raft()["raft_term"])
+
+    t_cut = time.monotonic()
+    cl.cut(old.node_id)
+    attempts = []  # (sent, replied, key, reply) relative to the cut
+    refused_at = None
+    cut_keys = []
+    deadline = t_cut + 4 * cl.et + 3
+    while time.monotonic() < deadline:
+        key = "cut:%d" % len(cut_keys)
+        cut_keys.append(key)
+        sent = time.monotonic()
+        try:
+            reply = old.call("SET", key, "lost", timeout=2 * cl.et + 1)
+        except OSError as e:
+            reply = "socket: %s" % type(e).__name__
+        now = time.monotonic()
+        attempts.append(("%.3f" % (sent - t_cut), "%.3f" % (now - t_cut), key, reply))
+        assert reply != "OK", "the cut-off leader acknowledged a write: %r" % attempts
+        if isinstance(reply, Error) and reply.startswith(REFUSALS):
+            if refused_at is None:
+                refused_at = now - t_cut
+            if not reply.startswith("TIMEOUT"):
+                break
+        time.sleep(0.02)
+    print("cut-off leader: first refusal %.3f s after the cut; attempts: %r" % (refused_at or -1, attempts))
+    assert refused_at is not None, attempts
+    assert refused_at <= 2 * cl.et + 0.5, "the cut-off leader refused writes only after %.2f s: %r" % (
+        refused_at, attempts)
+    assert isinstance(attempts[-1][3], Error) and attempts[-1][3].startswith(("CLUSTERDOWN", "MOVED ")), \
+        "the cut-off leader does not refuse new writes up front: %r" % attempts
+    assert old.info_raft()["raft_role"] != "leader"
+
+    new = cl.wait_leader(ids=others)
+    term1 = int(new.info_raft()["raft_term"])
+    assert term1 > term0
+    maj = ["maj:%d" % i for i in range(50)]
+    _write_batch(new, maj, lambda k: k)
+
+    cl.heal()
+    _wait_info(old, lambda i: i["raft_role"] == "follower" and i["raft_leader_id"] == str(new.node_id),
+               5 * cl.et + 5)
+    cl.wait_caught_up(old.node_id, new)
+    # the healthy leader was not deposed by the returning node
+    info = new.info_raft()
+    assert info["raft_role"] == "leader" and int(info["raft_term"]) == term1
+    assert _mget(new, cut_keys) == [None] * len(cut_keys)
+    assert _mget(old, cut_keys, readonly=True) == [None] * len(cut_keys)
+    assert _mget(old, base + maj, readonly=True) == [k.encode() for k in base + maj]
+    moved = old.call("SET", "after", "1")  # the address is old's view of new: its proxy
+    assert isinstance(moved, Error) and moved.startswith("MOVED %d " % key_slot("after")), moved
+    assert cl.addr_to_id[moved.split()[2]] == new.node_id
+
+
+def test_cut_off_follower_does_not_depose_leader(make_cluster):
+    cl = make_cluster(proxied=True)
+    leader = cl.wait_leader()
+    term0 = leader.info_raft()["raft_term"]
+    fid = next(i for i in cl.nodes if i != leader.node_id)
+    cl.cut(fid)
+    assert leader.call("SET", "during", "1") == "OK"  # one follower is enough for a majority
+    time.sleep(3 * cl.et)
+    cl.heal()
+    cl.wait_caught_up(fid, leader)
+    time.sleep(cl.et)
+    info = leader.info_raft()
+    assert info["raft_role"] == "leader" and info["raft_term"] == term0, info
+    assert cl.nodes[fid].info_raft()["raft_term"] == term0
+    assert _mget(cl.nodes[fid], ["during"], readonly=True) == [b"1"]
