@@ -554,7 +554,8 @@ static void resetGlobals(void) {
 static void freeNodes(void) {
     for (int i = 0; i < nnodes; i++) {
         simNode *n = &nodes[i];
-        if (n->up) nodeCrash(n);
+        for (size_t k = 0; k < n->nwrites; k++) writeFree(&n->writes[k]);
+        raftFree(n->r);
         free(n->writes);
         logFree(&n->image);
         logFree(&n->durable);
