@@ -1,10 +1,15 @@
-/* test_cluster.c — cluster membership parsing, node names, and the redirect
- * rule's replies (MOVED with the key's slot, CLUSTERDOWN, READONLY). */
+/* test_cluster.c — cluster membership parsing, node names, the redirect
+ * rule's replies (MOVED with the key's slot, CLUSTERDOWN, READONLY), and the
+ * incoming side of the peer handshake (RAFT.HELLO / RAFT.AUTH / RAFT.MSG
+ * refusals), all on connection-less clients. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cluster.h"
 #include "commands.h"
+#include "raftwire.h"
+#include "sha256.h"
 #include "test.h"
 #include "util.h"
 
@@ -200,6 +205,131 @@ TEST(keyslot_and_myid_replies) {
     freeApplyClient(c);
 }
 
+/* The proof a peer computes: hex HMAC-SHA256(secret, "raftkv-peer|" cid "|" id "|" nonce). */
+static void proofFor(const char *secret, const char *cid, const char *id, const char *nonce, char out[65]) {
+    char msg[256];
+    int n = snprintf(msg, sizeof(msg), "raftkv-peer|%s|%s|%s", cid, id, nonce);
+    unsigned char mac[SHA256_DIGEST_LEN];
+    hmacSha256(secret, strlen(secret), msg, (size_t)n, mac);
+    sha256ToHex(mac, sizeof(mac), out);
+}
+
+/* RAFT.HELLO t <id> on c; returns 1 and the nonce when one was answered. */
+static int hello(client *c, const char *cid, const char *id, char nonce[33]) {
+    slice argv[] = {{"RAFT.HELLO", 10}, {cid, strlen(cid)}, {id, strlen(id)}};
+    c->argc = 3;
+    c->argv = argv;
+    c->obuf_len = 0;
+    raftHelloCommand(c);
+    if (c->obuf_len != 5 + 32 + 2 || memcmp(c->obuf, "$32\r\n", 5) != 0) return 0;
+    memcpy(nonce, c->obuf + 5, 32);
+    nonce[32] = '\0';
+    return 1;
+}
+
+static void auth(client *c, const char *proof) {
+    slice argv[] = {{"RAFT.AUTH", 9}, {proof, strlen(proof)}};
+    c->argc = 2;
+    c->argv = argv;
+    c->obuf_len = 0;
+    raftAuthCommand(c);
+}
+
+#define AUTH_FAILED "-ERR raft peer authentication failed\r\n"
+
+TEST(peer_handshake_ok) {
+    initThreeNodes();
+    CHECK_EQ_INT(clusterInit(), C_OK);
+    client *c = newClient(0, NULL);
+    char nonce[33], nonce2[33], proof[65];
+    CHECK(hello(c, "t", "3", nonce));
+    /* A fresh nonce every time: a recorded proof cannot be replayed. */
+    client *c2 = newClient(0, NULL);
+    CHECK(hello(c2, "t", "3", nonce2));
+    CHECK(strcmp(nonce, nonce2) != 0);
+    proofFor("s", "t", "3", nonce, proof);
+    auth(c, proof);
+    CHECK_MEM(c->obuf, c->obuf_len, "+OK\r\n");
+    CHECK(c->flags & CLIENT_PEER);
+    CHECK_EQ_INT(c->peer_id, 3);
+    CHECK(!(c->flags & CLIENT_CLOSE_AFTER_REPLY));
+    /* The handshake is used up: the same proof again is refused. */
+    auth(c, proof);
+    CHECK_MEM(c->obuf, c->obuf_len, AUTH_FAILED);
+    freeApplyClient(c);
+    freeApplyClient(c2);
+}
+
+TEST(peer_handshake_refusals) {
+    initThreeNodes();
+    CHECK_EQ_INT(clusterInit(), C_OK);
+    char nonce[33], proof[65];
+    const char *bad_hellos[][2] = {{"other", "3"}, {"t", "2"}, {"t", "4"}, {"t", "0"}, {"t", "x"}, {"", "1"}};
+    for (size_t i = 0; i < sizeof(bad_hellos) / sizeof(bad_hellos[0]); i++) {
+        client *c = newClient(0, NULL);
+        CHECK(!hello(c, bad_hellos[i][0], bad_hellos[i][1], nonce));
+        CHECK_MEM(c->obuf, c->obuf_len, AUTH_FAILED);
+        CHECK(c->flags & CLIENT_CLOSE_AFTER_REPLY);
+        freeApplyClient(c);
+    }
+    /* Wrong secret, proof for another node id, garbage, AUTH without HELLO. */
+    const char *secrets[] = {"wrong", "s", NULL, NULL};
+    const char *ids[] = {"3", "1", NULL, NULL};
+    for (int i = 0; i < 4; i++) {
+        client *c = newClient(0, NULL);
+        c->id = 5000 + (uint64_t)i;
+        if (i < 3) CHECK(hello(c, "t", "3", nonce));
+        if (secrets[i]) proofFor(secrets[i], "t", ids[i], nonce, proof);
+        else snprintf(proof, sizeof(proof), "%s", i == 2 ? "00" : "abcd");
+        auth(c, proof);
+        CHECK_MEM(c->obuf, c->obuf_len, AUTH_FAILED);
+        CHECK(c->flags & CLIENT_CLOSE_AFTER_REPLY);
+        CHECK(!(c->flags & CLIENT_PEER));
+        freeApplyClient(c);
+    }
+}
+
+static void msgCommand(client *c, const raftMsg *m) {
+    static unsigned char buf[RAFTWIRE_HEADER_LEN];
+    size_t len = raftMsgEncode(m, buf);
+    slice argv[] = {{"RAFT.MSG", 8}, {(const char *)buf, len}};
+    c->argc = 2;
+    c->argv = argv;
+    c->obuf_len = 0;
+    raftMsgCommand(c);
+}
+
+TEST(raft_msg_refusals) {
+    initThreeNodes();
+    CHECK_EQ_INT(clusterInit(), C_OK);
+    raftMsg m = {.type = RAFT_MSG_VOTE, .from = 3, .to = 2, .term = 100, .index = 5, .log_term = 4};
+    /* Not an authenticated peer: refused, nothing else happens. */
+    client *c = newClient(0, NULL);
+    msgCommand(c, &m);
+    CHECK_MEM(c->obuf, c->obuf_len, "-NOPERM this connection is not an authenticated raft peer\r\n");
+    CHECK(!(c->flags & CLIENT_CLOSE_AFTER_REPLY));
+    /* A peer may not speak for another node, nor to another node. */
+    c->flags |= CLIENT_PEER;
+    c->peer_id = 1;
+    msgCommand(c, &m);
+    CHECK_MEM(c->obuf, c->obuf_len, "-ERR raft message sender is not the authenticated peer\r\n");
+    CHECK(c->flags & CLIENT_CLOSE_AFTER_REPLY);
+    c->flags &= ~CLIENT_CLOSE_AFTER_REPLY;
+    c->peer_id = 3;
+    m.to = 1;
+    msgCommand(c, &m);
+    CHECK_MEM(c->obuf, c->obuf_len, "-ERR raft message addressed to another node\r\n");
+    /* Malformed bytes. */
+    c->flags &= ~CLIENT_CLOSE_AFTER_REPLY;
+    slice argv[] = {{"RAFT.MSG", 8}, {"garbage", 7}};
+    c->argv = argv;
+    c->obuf_len = 0;
+    raftMsgCommand(c);
+    CHECK_MEM(c->obuf, c->obuf_len, "-ERR malformed raft message\r\n");
+    CHECK(c->flags & CLIENT_CLOSE_AFTER_REPLY);
+    freeApplyClient(c);
+}
+
 int main(void) {
     RUN(parse_members);
     RUN(parse_members_errors);
@@ -212,5 +342,8 @@ int main(void) {
     RUN(redirect_readonly);
     RUN(readonly_readwrite_commands);
     RUN(keyslot_and_myid_replies);
+    RUN(peer_handshake_ok);
+    RUN(peer_handshake_refusals);
+    RUN(raft_msg_refusals);
     return TEST_REPORT();
 }
