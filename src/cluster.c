@@ -3,8 +3,8 @@
  *
  * Owns the member table parsed once at startup from cluster-members (each
  * voter's id and client-facing host:port) and each member's 40-hex node
- * name. Happy path: processCommand asks clusterRedirect on a node that may
- * not serve a keyed command or a write; a follower answers -MOVED with the
+ * name. Happy path: processCommand asks clusterRedirect about every keyed
+ * command and write; a ready leader serves it, a follower answers -MOVED with the
  * key's slot and the leader's address, so redis-cli -c and cluster clients
  * retry there; CLUSTER SLOTS/SHARDS/NODES describe one shard whose master
  * is the current leader. Failure modes: a bad member list, a node-id not in
@@ -197,6 +197,7 @@ int clusterRedirectWith(client *c, const struct redisCommand *cmd, int self_lead
 }
 
 int clusterRedirect(client *c, const struct redisCommand *cmd) {
+    if (replicaLeaderReady()) return 0;
     replicaInfo ri;
     replicaGetInfo(&ri);
     return clusterRedirectWith(c, cmd, replicaIsLeader(), ri.leader_id);

@@ -48,16 +48,17 @@ const char *clusterNodeName(uint64_t id);
  * the first 20 bytes of SHA-256(cid "|" decimal id). */
 void clusterDeriveNodeName(const char *cid, uint64_t id, char out[41]);
 
-/* The redirect rule. Call it for a keyed command or a write that this node
- * may not serve by itself: it is not the leader, or it is the leader but has
- * not yet applied its term's no-op. Returns 0 when the command may run here
- * after all (a READONLY connection reading on a follower: possibly stale),
- * else 1 after replying -MOVED <slot of the first key> <leader host:port>,
- * or -CLUSTERDOWN No raft leader when no leader is known or this node is
- * the leader but not ready yet. */
+/* The redirect rule, for every keyed command and every write. Returns 0
+ * when the command may run here: this node is the leader and has applied
+ * its term's no-op (replicaLeaderReady), or it is a follower and c is a
+ * READONLY connection reading (possibly stale). Otherwise returns 1 after
+ * replying -MOVED <slot of the first key, 0 without keys> <leader
+ * host:port>, or -CLUSTERDOWN No raft leader when no leader is known or this
+ * node leads but is not ready yet. */
 int clusterRedirect(client *c, const struct redisCommand *cmd);
-/* The same rule with the replica state given (unit tests): self_leader is
- * whether this node is leader, leader the known leader id (0 = none). */
+/* The same rule with the replica state given (unit tests), for a node that
+ * is not a ready leader: self_leader is whether it is leader (not ready
+ * yet), leader the known leader id (0 = none). */
 int clusterRedirectWith(client *c, const struct redisCommand *cmd, int self_leader, uint64_t leader);
 
 #endif
