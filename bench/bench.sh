@@ -89,7 +89,10 @@ benchPair() {
 
 smoke() {
     local port p t v passed=0 failed=0
-    port=$(pickPort) && startServer raftkv "$port" "$WORK/raftkv" || exit 1
+    port=$(pickPort) && startServer raftkv "$port" "$WORK/raftkv" || {
+        echo "bench-smoke: 0 passed, 1 failed (raftkv did not start)"
+        exit 1
+    }
     RAFTKV_PID=$SERVER_PID
     for p in $PIPELINES; do
         runBench "$port" "$p" "$WORK/smoke.$p"

@@ -50,7 +50,9 @@ startServer() {
         ;;
     esac
     SERVER_PID=$!
-    waitReady "$port" "$SERVER_PID"
+    waitReady "$port" "$SERVER_PID" && return 0
+    tail -n 20 "$dir/stdout.log" "$dir/server.log" >&2 2>/dev/null
+    return 1
 }
 
 # waitReady PORT PID: PING answered, then one write accepted (a fresh Raft node may still be
