@@ -15,7 +15,7 @@
 #   --update            rewrite expected/*.passed from this run (raftkv target only)
 #   RAFTKV_TARGET=redis run against a stock redis-server (appendonly, fsync always) instead
 #   REDIS_TEST_UNITS    space-separated units (default: the four below)
-#   REDIS_TEST_TIMEOUT  seconds per unit (default 600)
+#   REDIS_TEST_TIMEOUT  seconds per unit (default 360: four units fit make test's 1500 s)
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,7 +26,7 @@ CACHE=$HERE/.cache
 EXPECTED=$HERE/expected
 TARGET=${RAFTKV_TARGET:-raftkv}
 UNITS=${REDIS_TEST_UNITS:-unit/type/string unit/type/incr unit/keyspace unit/expire}
-UNIT_TIMEOUT=${REDIS_TEST_TIMEOUT:-600}
+UNIT_TIMEOUT=${REDIS_TEST_TIMEOUT:-360}
 UPDATE=0
 export LC_ALL=C
 
