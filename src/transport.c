@@ -316,6 +316,8 @@ static void linkConnect(peerLink *l) {
         linkLost(l, "cannot attach to the event loop");
         return;
     }
+    /* Idle links (follower to follower) still notice a vanished peer. */
+    redisEnableKeepAlive(&ac->c);
     ac->data = l;
     l->ac = ac;
     l->state = LINK_HANDSHAKE;
@@ -328,13 +330,17 @@ static void linkConnect(peerLink *l) {
 }
 
 /* Resolves host once, at startup, to a numeric address hiredis can use
- * without blocking. */
+ * without blocking. IPv4 first: "localhost" often lists ::1 first while
+ * servers usually bind 127.0.0.1. */
 static int resolveHost(const char *host, char *out, size_t outlen) {
     struct addrinfo hints, *res;
     memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
+    hints.ai_family = AF_INET;
     hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host, NULL, &hints, &res) != 0) return C_ERR;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0) {
+        hints.ai_family = AF_UNSPEC;
+        if (getaddrinfo(host, NULL, &hints, &res) != 0) return C_ERR;
+    }
     int rc = getnameinfo(res->ai_addr, res->ai_addrlen, out, (socklen_t)outlen, NULL, 0, NI_NUMERICHOST);
     freeaddrinfo(res);
     return rc == 0 ? C_OK : C_ERR;
