@@ -82,15 +82,27 @@ static void replyUnknown(client *c) {
     addReplyErrorFormat(c, "unknown command '%.*s', with args beginning with: %s", namelen, c->argv[0].ptr, args);
 }
 
-void addReplyErrorArity(client *c) {
-    const struct redisCommand *cmd = c->cmd;
-    if (cmd && c->argc > 1 && cmd != lookupCommand(&c->argv[0])) {
-        const struct redisCommand *parent = lookupCommand(&c->argv[0]);
-        addReplyErrorFormat(c, "wrong number of arguments for '%s|%s' command", parent ? parent->name : "",
-                            cmd->name);
-    } else {
-        addReplyErrorFormat(c, "wrong number of arguments for '%s' command", cmd ? cmd->name : "");
+/* The container a subcommand belongs to, or NULL for a top-level command. */
+static const struct redisCommand *commandParent(const struct redisCommand *cmd) {
+    for (const struct redisCommand *p = redisCommandTable; p->name; p++) {
+        if (!p->subcommands) continue;
+        for (const struct redisCommand *sub = p->subcommands; sub->name; sub++)
+            if (sub == cmd) return p;
     }
+    return NULL;
+}
+
+void commandFullName(const struct redisCommand *cmd, char *buf, size_t len) {
+    const struct redisCommand *parent = cmd ? commandParent(cmd) : NULL;
+    if (!cmd) snprintf(buf, len, "NULL");
+    else if (parent) snprintf(buf, len, "%s|%s", parent->name, cmd->name);
+    else snprintf(buf, len, "%s", cmd->name);
+}
+
+void addReplyErrorArity(client *c) {
+    char name[64];
+    commandFullName(c->cmd, name, sizeof(name));
+    addReplyErrorFormat(c, "wrong number of arguments for '%s' command", name);
 }
 
 static int arityOk(const struct redisCommand *cmd, int argc) {
@@ -124,9 +136,15 @@ void call(client *c, const struct redisCommand *cmd) {
     cmd->proc(c);
 }
 
+/* Every early answer (unknown command, arity, auth, redirect) of a client
+ * with writes in flight would overtake their replies: such a command waits
+ * and runs again once they are in. */
+#define REJECT_OR_WAIT(c) do { if ((c)->pending_writes > 0) return C_ERR; } while (0)
+
 int processCommand(client *c) {
     const struct redisCommand *cmd = lookupCommand(&c->argv[0]);
     if (!cmd || (cmd->flags & CMD_INTERNAL)) {
+        REJECT_OR_WAIT(c);
         c->cmd = NULL;
         replyUnknown(c);
         return C_OK;
@@ -135,6 +153,7 @@ int processCommand(client *c) {
     if (cmd->subcommands && c->argc >= 2) {
         const struct redisCommand *sub = lookupSubcommand(cmd, &c->argv[1]);
         if (!sub) {
+            REJECT_OR_WAIT(c);
             char upper[64];
             size_t n = strlen(cmd->name);
             if (n >= sizeof(upper)) n = sizeof(upper) - 1;
@@ -146,25 +165,23 @@ int processCommand(client *c) {
         }
         cmd = sub;
         c->cmd = cmd;
-    } else if (!cmd->proc && c->argc < 2) {
+    }
+    if (!cmd->proc || !arityOk(cmd, c->argc)) {
+        REJECT_OR_WAIT(c);
         addReplyErrorArity(c);
         return C_OK;
     }
-    if (!arityOk(cmd, c->argc)) {
-        addReplyErrorArity(c);
-        return C_OK;
-    }
-    /* Peers prove themselves with the cluster secret (RAFT.HELLO/AUTH), and
-     * RAFT.MSG checks CLIENT_PEER itself. */
-    if (!c->authenticated && !(cmd->flags & (CMD_NOAUTH | CMD_PEER))) {
+    if (!c->authenticated && !(cmd->flags & CMD_NOAUTH)) {
+        REJECT_OR_WAIT(c);
         addReplyError(c, "-NOAUTH Authentication required.");
         return C_OK;
     }
-
     c->now_ms = mstime();
+    c->lastcmd = cmd;
+
     if (cmd->flags & CMD_WRITE) {
         if (!replicaIsLeader()) {
-            if (c->pending_writes > 0) return C_ERR;
+            REJECT_OR_WAIT(c);
             addReplyError(c, "-CLUSTERDOWN No raft leader");
             return C_OK;
         }
@@ -182,12 +199,10 @@ int processCommand(client *c) {
                     return C_ERR;
                 }
                 server.stat_numcommands++;
-                c->lastcmd = cmd;
                 return C_OK;
             }
         }
         replicaPropose(c);
-        c->lastcmd = cmd;
         server.stat_numcommands++;
         return C_OK;
     }
@@ -196,7 +211,6 @@ int processCommand(client *c) {
     if ((cmd->flags & CMD_READONLY) && !replicaReadBarrier(c)) return C_ERR;
     cmd->proc(c);
     c->parser.authenticated = c->authenticated;
-    c->lastcmd = cmd;
     server.stat_numcommands++;
     return C_OK;
 }

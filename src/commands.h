@@ -12,6 +12,8 @@ void initCommandTable(void);
 void commandsAfterApply(void);
 /* A client is being freed: drop it from the waiting lists. */
 void commandsForgetClient(client *c);
+/* "get", or "client|list" for a subcommand; "NULL" for none. */
+void commandFullName(const struct redisCommand *cmd, char *buf, size_t len);
 
 /* t_string.c */
 void getCommand(client *c);

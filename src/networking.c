@@ -208,6 +208,7 @@ size_t addReplyDeferredLen(client *c) {
     size_t handle = c->obuf_len;
     memset(c->obuf + handle, 0, DEFERRED_SLOT);
     c->obuf_len += DEFERRED_SLOT;
+    markPendingWrite(c);
     return handle;
 }
 
@@ -775,17 +776,17 @@ static int clientInfoLine(client *c, char *buf, size_t len) {
     if (c->flags & CLIENT_PAUSED) flags[f++] = 'b';
     if (f == 0) flags[f++] = 'N';
     flags[f] = '\0';
-    const char *cmd = c->lastcmd ? c->lastcmd->name : "NULL";
+    char cmd[64];
+    commandFullName(c->lastcmd, cmd, sizeof(cmd));
     return snprintf(buf, len,
                     "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 ssub=0 "
                     "multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=%zu oll=0 omem=%zu "
-                    "tot-mem=%zu events=%s cmd=%s%s%s user=default redir=-1 resp=%d\n",
+                    "tot-mem=%zu events=%s cmd=%s user=default redir=-1 resp=%d\n",
                     (unsigned long long)c->id, cc->addr, cc->laddr, cc->fd, c->name ? c->name : "",
                     (now - c->ctime_ms) / 1000, (now - c->last_interaction_ms) / 1000, flags, c->db, c->qb_len,
                     c->qb_cap - c->qb_len, c->qb_cap, c->obuf_len, cc->wbuf_len,
                     sizeof(*c) + sizeof(*cc) + c->qb_cap + c->obuf_cap + cc->wbuf_cap, cc->writing ? "rw" : "r",
-                    cmd, c->cmd && c->cmd != c->lastcmd ? "|" : "", c->cmd && c->cmd != c->lastcmd ? c->cmd->name : "",
-                    c->resp);
+                    cmd, c->resp);
 }
 
 void clientInfoCommand(client *c) {
