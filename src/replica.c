@@ -45,7 +45,8 @@ static replicaWrite *free_writes;
 
 static int role = RAFT_FOLLOWER;
 static uint64_t cur_term, cur_leader;
-static uint64_t applied_index;
+static uint64_t applied_index, applied_term;
+static uint64_t compacted_index;
 static uint64_t term_start_index;   /* the leader's no-op: serves once applied */
 
 /* Linearizable reads: clients wait for a ReadIndex round. All reads that
@@ -407,8 +408,10 @@ static void processUpdates(void) {
         for (size_t i = 0; i < u.nmsgs; i++) ioSend(&u.msgs[i]);
         if (u.nentries || u.hs_changed || u.truncate_from || u.nmsgs_after_persist) queueWrite(&u);
         if (u.ncommitted) {
+            const raftEntry *last = &u.committed[u.ncommitted - 1];
             fsmApply(u.committed, u.ncommitted);
-            applied_index = u.committed[u.ncommitted - 1].index;
+            applied_index = last->index;
+            applied_term = last->term;
             server.stat_entries_applied += (long long)u.ncommitted;
         }
         answerReads(&u);
@@ -426,7 +429,20 @@ void replicaBeforeSleep(void) {
     submitNextWrite();
 }
 
+/* A single voter serves no follower: once applied, its log is history.
+ * Compacting in steps keeps the deletes cheap. (Groups of several voters
+ * keep their log until snapshots exist to catch a follower up.) */
+#define COMPACT_EVERY_ENTRIES 1024
+
+static void compactLog(void) {
+    if (nvoters != 1 || applied_index < compacted_index + COMPACT_EVERY_ENTRIES) return;
+    raftCompact(R, applied_index);
+    ioCompactLog(applied_index, applied_term);
+    compacted_index = applied_index;
+}
+
 void replicaTick(void) {
+    compactLog();
     raftTick(R);
     processUpdates();
     submitNextWrite();
@@ -467,6 +483,7 @@ void replicaInit(uint64_t id, const uint64_t *voters, int nvoters_) {
               (unsigned long long)l.hs.term, (unsigned long long)l.snap_index,
               (unsigned long long)(l.nentries ? l.entries[l.nentries - 1].index : l.snap_index),
               (unsigned long long)l.applied);
+    compacted_index = l.snap_index;
     ioFreeEntries(&l);
     processUpdates();
     submitNextWrite();

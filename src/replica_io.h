@@ -50,6 +50,8 @@ typedef struct replicaLoaded {
 void ioLoad(replicaLoaded *out, int tail_only);
 int ioWriteInFlight(void);
 void ioFreeEntries(replicaLoaded *l);
+/* Drops the persisted log up to index (of that term), which is applied. */
+void ioCompactLog(uint64_t index, uint64_t term);
 
 /* Applies committed entries (fsm.c over the store). */
 void fsmApply(const raftEntry *entries, size_t n);

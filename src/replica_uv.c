@@ -102,12 +102,24 @@ void ioLoad(replicaLoaded *l, int tail_only) {
     l->hs.vote = hs.vote;
     l->hs.commit = hs.commit;
     l->applied = storeAppliedIndex();
-    uint64_t from_index = tail_only ? l->applied : 0;
-    l->snap_index = from_index;
+    storeLogStart(&l->snap_index, &l->snap_term);
+    if (tail_only && l->applied > l->snap_index) {
+        /* The entry at the applied index becomes the snapshot point: its
+         * term is read by the scan, the entries after it are kept. */
+        l->snap_index = l->applied;
+        l->snap_term = 0;
+        loadState st = {l, 0, 0};
+        storeLogScan(l->snap_index, loadEntry, &st);
+        if (l->snap_term == 0)
+            serverPanic("Log entry %llu (the applied index) is missing", (unsigned long long)l->snap_index);
+        return;
+    }
     loadState st = {l, 0, 0};
-    storeLogScan(from_index ? from_index : 1, loadEntry, &st);
-    if (from_index && l->snap_term == 0)
-        serverPanic("Log entry %llu (the applied index) is missing", (unsigned long long)from_index);
+    storeLogScan(l->snap_index + 1, loadEntry, &st);
+}
+
+void ioCompactLog(uint64_t index, uint64_t term) {
+    storeLogCompact(index, term);
 }
 
 void ioFreeEntries(replicaLoaded *l) {
