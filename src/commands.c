@@ -171,7 +171,9 @@ int processCommand(client *c) {
         addReplyErrorArity(c);
         return C_OK;
     }
-    if (!c->authenticated && !(cmd->flags & CMD_NOAUTH)) {
+    /* Peers prove themselves with the cluster secret (RAFT.HELLO/AUTH), and
+     * RAFT.MSG checks CLIENT_PEER itself. */
+    if (!c->authenticated && !(cmd->flags & (CMD_NOAUTH | CMD_PEER))) {
         REJECT_OR_WAIT(c);
         addReplyError(c, "-NOAUTH Authentication required.");
         return C_OK;
