@@ -54,7 +54,9 @@ void clusterDeriveNodeName(const char *cid, uint64_t id, char out[41]);
  * READONLY connection reading (possibly stale). Otherwise returns 1 after
  * replying -MOVED <slot of the first key, 0 without keys> <leader
  * host:port>, or -CLUSTERDOWN No raft leader when no leader is known or this
- * node leads but is not ready yet. */
+ * node leads but is not ready yet. Do not call it while c still waits for
+ * replies (c->pending_writes > 0): pause c instead, so that the error does
+ * not overtake them. */
 int clusterRedirect(client *c, const struct redisCommand *cmd);
 /* The same rule with the replica state given (unit tests), for a node that
  * is not a ready leader: self_leader is whether it is leader (not ready

@@ -325,7 +325,8 @@ static void linkConnect(peerLink *l) {
     redisAsyncSetConnectCallback(ac, onConnect);
     redisAsyncSetDisconnectCallback(ac, onDisconnect);
     armTimer(l, linkTimeoutMs(), 0);
-    redisAsyncCommand(ac, onHelloReply, NULL, "RAFT.HELLO %s %llu", server.cluster_id ? server.cluster_id : "",
+    const char *cid = server.cluster_id ? server.cluster_id : "";
+    redisAsyncCommand(ac, onHelloReply, NULL, "RAFT.HELLO %b %llu", cid, strlen(cid),
                       (unsigned long long)server.node_id);
 }
 
