@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "commands.h"
 #include "replica.h"
 
@@ -178,15 +179,17 @@ int processCommand(client *c) {
         addReplyError(c, "-NOAUTH Authentication required.");
         return C_OK;
     }
+    /* Writes and keyed commands belong to the leader once its term's no-op
+     * applied (-MOVED / -CLUSTERDOWN otherwise); a READONLY follower
+     * connection reads its own, possibly stale, state. */
+    if (((cmd->flags & CMD_WRITE) || cmd->firstkey > 0) && !replicaLeaderReady()) {
+        REJECT_OR_WAIT(c);
+        if (clusterRedirect(c, cmd)) return C_OK;
+    }
     c->now_ms = mstime();
     c->lastcmd = cmd;
 
     if (cmd->flags & CMD_WRITE) {
-        if (!replicaIsLeader()) {
-            REJECT_OR_WAIT(c);
-            addReplyError(c, "-CLUSTERDOWN No raft leader");
-            return C_OK;
-        }
         if ((cmd->flags & CMD_BARRIER) && (c->pending_writes > 0 || replicaUnapplied() > 0)) {
             if (c->pending_writes == 0) pauseUntilDrained(c);
             return C_ERR;

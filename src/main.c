@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "cluster.h"
 #include "commands.h"
 #include "db.h"
 #include "fsm.h"
@@ -22,6 +23,7 @@
 #include "replica.h"
 #include "replica_io.h"
 #include "store.h"
+#include "transport.h"
 
 void replicaInit(uint64_t id, const uint64_t *voters, int nvoters);
 void replicaBeforeSleep(void);
@@ -97,10 +99,13 @@ int main(int argc, char **argv) {
     dbInit();
     fsmInit();
 
+    if (clusterInit() != C_OK) exit(1);
     uv_loop_t *loop = uv_default_loop();
-    uint64_t self = server.node_id;
-    replicaInit(self, &self, 1);
+    int nvoters;
+    const uint64_t *voters = clusterVoters(&nvoters);
+    replicaInit(server.node_id, voters, nvoters);
     if (listenToPort(loop) != C_OK) exit(1);
+    if (nvoters > 1 && transportInit(loop) != C_OK) exit(1);
 
     uv_prepare_init(loop, &before_sleep);
     uv_prepare_start(&before_sleep, beforeSleep);

@@ -182,7 +182,10 @@ static int leaseValid(void) {
 }
 
 int replicaReadBarrier(client *c) {
-    if (nvoters == 1 || server.read_mode == READ_STALE || (c->flags & CLIENT_READONLY)) return 1;
+    /* A follower reads only what the redirect rule let through: READONLY
+     * connections and keyless commands, both documented as possibly stale. */
+    if (role != RAFT_LEADER) return 1;
+    if (nvoters == 1 || server.read_mode == READ_STALE) return 1;
     if (c->read_granted) return 1;
     if (server.read_mode == READ_LEASE && leaseValid()) return 1;
     c->read_round = read_round_next;

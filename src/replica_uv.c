@@ -1,7 +1,8 @@
 /* replica_uv.c — the replica's I/O on libuv and the store: the persistence
  * worker, loading the log at startup, the Raft tick.
  *
- * Owns the uv_work_t of the one log write in flight and the tick timer.
+ * Owns the uv_work_t of the one log write in flight and the tick timer;
+ * messages go to transport.c.
  * A write runs on libuv's thread pool (storeLogWrite: one synced RocksDB
  * write) and completes on the loop thread through replicaWriteDone. A
  * storage error inside storeLogWrite aborts the process (fail-stop). */
@@ -12,6 +13,7 @@
 #include "replica_io.h"
 #include "server.h"
 #include "store.h"
+#include "transport.h"
 
 static uv_work_t work;
 static uv_timer_t tick_timer;
@@ -61,8 +63,7 @@ int ioWriteInFlight(void) {
 }
 
 void ioSend(const raftMsg *m) {
-    serverPanic("Raft message %s to node %llu, but this build only runs single-voter groups",
-                raftMsgTypeName(m->type), (unsigned long long)m->to);
+    transportSend(m);
 }
 
 typedef struct loadState {
