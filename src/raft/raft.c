@@ -398,7 +398,11 @@ static void becomeLeader(raft *r) {
     bcastAppend(r);
 }
 
-static void campaign(raft *r, int transfer);
+/* How an election starts: a PreVote round (election timeout with pre_vote
+ * on), the real election (PreVote won, or pre_vote off), or a leadership
+ * transfer (TimeoutNow: no PreVote, ignores stickiness). */
+enum { CAMPAIGN_PRE, CAMPAIGN_ELECTION, CAMPAIGN_TRANSFER };
+static void campaign(raft *r, int kind);
 
 /* Counts the votes of the current campaign; acts when it is decided. */
 static void pollVotes(raft *r) {
@@ -408,20 +412,22 @@ static void pollVotes(raft *r) {
         else if (r->peers[i].vote == VOTE_REJECTED) rejected++;
     }
     if (granted >= r->quorum) {
-        if (r->role == RAFT_PRECANDIDATE) campaign(r, 0);
+        if (r->role == RAFT_PRECANDIDATE) campaign(r, CAMPAIGN_ELECTION);
         else becomeLeader(r);
     } else if (rejected >= r->quorum) {
         becomeFollower(r, r->term, 0);
     }
 }
 
-/* Starts an election: a PreVote round first when configured, unless this is
- * a leadership transfer (or the PreVote round was just won). */
-static void campaign(raft *r, int transfer) {
+/* Starts a PreVote round or an election. A timeout during a PreVote round
+ * starts a new PreVote round: the term only grows once a majority agreed
+ * it could win, so a node cut off from the others never disrupts them. */
+static void campaign(raft *r, int kind) {
     if (!r->is_voter) return;
     int type;
+    int transfer = kind == CAMPAIGN_TRANSFER;
     uint64_t term;
-    if (r->cfg.pre_vote && !transfer && r->role != RAFT_PRECANDIDATE) {
+    if (kind == CAMPAIGN_PRE && r->cfg.pre_vote) {
         r->role = RAFT_PRECANDIDATE;
         type = RAFT_MSG_PREVOTE;
         term = r->term + 1;
@@ -645,7 +651,7 @@ void raftStep(raft *r, const raftMsg *m) {
             if (m->type == RAFT_MSG_APPEND) handleAppend(r, m);
             else handleHeartbeat(r, m);
         } else if (m->type == RAFT_MSG_TIMEOUT_NOW) {
-            campaign(r, 1);
+            campaign(r, CAMPAIGN_TRANSFER);
         }
         break;
     }
@@ -659,7 +665,7 @@ void raftTick(raft *r) {
     for (int i = 0; i < r->npeers; i++) r->peers[i].ticks_since_contact++;
     r->election_elapsed++;
     if (r->role != RAFT_LEADER) {
-        if (r->is_voter && r->election_elapsed >= r->randomized_timeout) campaign(r, 0);
+        if (r->is_voter && r->election_elapsed >= r->randomized_timeout) campaign(r, CAMPAIGN_PRE);
         return;
     }
     if (r->transferee && ++r->transfer_elapsed >= r->cfg.election_ticks) r->transferee = 0;
@@ -861,7 +867,7 @@ raft *raftNew(const raftConfig *cfg, const raftHardState *hs, uint64_t snap_inde
     r->role = r->prev_role = RAFT_FOLLOWER;
     r->prev_term = r->term;
     resetElectionTimer(r);
-    if (r->is_voter && r->quorum == 1) campaign(r, 0);
+    if (r->is_voter && r->quorum == 1) campaign(r, CAMPAIGN_PRE);
     return r;
 }
 

@@ -208,6 +208,29 @@ TEST(test_prevote_lost) {
     raftFree(r);
 }
 
+/* A node cut off from the others keeps timing out in PreVote rounds: each
+ * timeout starts a new PreVote for the same term+1, and its term never grows,
+ * so when it comes back it cannot depose a healthy leader. */
+TEST(test_prevote_timeout_repeats_prevote) {
+    raftConfig c = rtConfig(1, 3);
+    c.pre_vote = 1;
+    raft *r = rtNodeLog(&c, 5, 0, NULL, 0);
+    rtTickUntilCampaign(r);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 40 && !raftHasUpdate(r); i++) raftTick(r);
+        CHECK_EQ_INT(rtRole(r), RAFT_PRECANDIDATE);
+        CHECK_EQ_INT(rtTerm(r), 5);
+        raftUpdate u;
+        raftGetUpdate(r, &u);
+        CHECK_EQ_INT(u.hs_changed, 0);
+        CHECK_EQ_INT(rtCount(u.msgs, u.nmsgs, RAFT_MSG_PREVOTE), 2);
+        CHECK_EQ_INT(rtCount(u.msgs_after_persist, u.nmsgs_after_persist, RAFT_MSG_VOTE), 0);
+        CHECK_EQ_INT(u.msgs[0].term, 6);
+        raftAdvance(r, &u);
+    }
+    raftFree(r);
+}
+
 /* Check-quorum: a leader that hears from no one for an election timeout
  * steps down; one that hears from a majority stays. */
 TEST(test_check_quorum) {
@@ -382,6 +405,7 @@ int main(void) {
     RUN(test_campaign_lost);
     RUN(test_prevote);
     RUN(test_prevote_lost);
+    RUN(test_prevote_timeout_repeats_prevote);
     RUN(test_check_quorum);
     RUN(test_leader_stickiness);
     RUN(test_stale_leader);
