@@ -112,6 +112,13 @@ void raftHelloCommand(client *c);
 void raftAuthCommand(client *c);
 void raftMsgCommand(client *c);
 
+/* functions.c */
+void functionFlushCommand(client *c);
+void functionListCommand(client *c);
+void functionDeleteCommand(client *c);
+void functionLoadCommand(client *c);
+void functionHelpCommand(client *c);
+
 /* networking.c */
 void quitCommand(client *c);
 void clientIdCommand(client *c);

@@ -72,6 +72,19 @@ static const struct redisCommand clusterSubcommands[] = {
      "cluster", "Show helpful text about the different subcommands", "5.0.0", "O(1)", NULL},
     {0}};
 
+static const struct redisCommand functionSubcommands[] = {
+    {"flush", functionFlushCommand, -2, CMD_NOSCRIPT, 0, 0, 0, NULL,
+     "scripting", "Deletes all libraries and functions.", "7.0.0", "O(N) where N is the number of functions deleted", NULL},
+    {"list", functionListCommand, -2, CMD_NOSCRIPT, 0, 0, 0, NULL,
+     "scripting", "Returns information about all libraries.", "7.0.0", "O(N) where N is the number of functions", NULL},
+    {"delete", functionDeleteCommand, 3, CMD_NOSCRIPT, 0, 0, 0, NULL,
+     "scripting", "Deletes a library and its functions.", "7.0.0", "O(1)", NULL},
+    {"load", functionLoadCommand, -3, CMD_NOSCRIPT, 0, 0, 0, NULL,
+     "scripting", "Creates a library.", "7.0.0", "O(1) (considering compilation time is redundant)", NULL},
+    {"help", functionHelpCommand, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, NULL,
+     "scripting", "Returns helpful text about the different subcommands.", "7.0.0", "O(1)", NULL},
+    {0}};
+
 const struct redisCommand redisCommandTable[] = {
     /* strings */
     {"get", getCommand, 2, R | F, 1, 1, 1, NULL, "string", "Returns the string value of a key.", "1.0.0", "O(1)", NULL},
@@ -171,6 +184,8 @@ const struct redisCommand redisCommandTable[] = {
      "Returns information and statistics about the server.", "1.0.0", "O(1)", NULL},
     {"command", commandCommand, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, NULL, "server",
      "Returns detailed information about all commands.", "2.8.13", "O(N) where N is the total number of Redis commands", commandSubcommands},
+    {"function", NULL, -2, 0, 0, 0, 0, NULL, "scripting", "A container for function commands.", "7.0.0",
+     "Depends on subcommand.", functionSubcommands},
     {"config", NULL, -2, 0, 0, 0, 0, NULL, "server", "A container for server configuration commands.", "2.0.0",
      "Depends on subcommand.", configSubcommands},
 

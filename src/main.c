@@ -36,6 +36,7 @@ static uv_signal_t sigterm, sigint;
 
 static void shutdownNow(void) {
     serverLog(LL_NOTICE, "Saving the final state and exiting: bye.");
+    transportStop();
     storeClose();
     exit(0);
 }

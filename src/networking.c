@@ -364,6 +364,10 @@ size_t clientsCount(void) {
     return nconns;
 }
 
+const char *clientAddr(const client *c) {
+    return c->conn ? c->conn->addr : "";
+}
+
 static void onClose(uv_handle_t *h) {
     struct clientConn *cc = h->data;
     client *c = cc->c;
@@ -714,7 +718,8 @@ int listenToPort(uv_loop_t *loop) {
     return C_OK;
 }
 
-/* Closes clients idle longer than `timeout` (never those waiting for writes). */
+/* Closes clients idle longer than `timeout` (never those waiting for writes,
+ * nor Raft peers: a link between two followers may be quiet for long). */
 void clientsCron(void) {
     if (server.maxidletime <= 0) return;
     long long now = mstime();
@@ -722,7 +727,7 @@ void clientsCron(void) {
     while (cc) {
         struct clientConn *next = cc->next;
         client *c = cc->c;
-        if (c->pending_writes == 0 && !(c->flags & CLIENT_PAUSED) &&
+        if (c->pending_writes == 0 && !(c->flags & (CLIENT_PAUSED | CLIENT_PEER)) &&
             now - c->last_interaction_ms > server.maxidletime * 1000) {
             serverLog(LL_VERBOSE, "Closing idle client id=%llu", (unsigned long long)c->id);
             freeClient(c);

@@ -337,7 +337,7 @@ static void queueWrite(const raftUpdate *u) {
             serverAssert(w->data != NULL);
             w->data_cap = cap;
         }
-        memcpy(w->data + w->data_len, e->data, e->len);
+        if (e->len) memcpy(w->data + w->data_len, e->data, e->len);
         raftEntry *d = &w->entries[w->nentries++];
         *d = *e;
         d->data = NULL;

@@ -145,6 +145,8 @@ client *createApplyClient(void);
 void freeApplyClient(client *c);
 void clientCommand(client *c);
 size_t clientsCount(void);
+/* "ip:port" of the client's peer ("" for the apply client); borrowed. */
+const char *clientAddr(const client *c);
 void unpauseClient(client *c);       /* re-runs its pending input at the next loop iteration */
 
 /* ---------------------------------------------------------------- commands (commands.c) */

@@ -426,7 +426,7 @@ void transportStop(void) {
 /* ------------------------------------------------------------- incoming */
 
 static void peerAuthFailed(client *c, const char *why) {
-    serverLog(LL_WARNING, "Raft peer authentication failed for client id=%llu: %s", (unsigned long long)c->id, why);
+    serverLog(LL_WARNING, "Raft peer authentication failed for client id=%llu addr=%s: %s", (unsigned long long)c->id, clientAddr(c), why);
     addReplyError(c, "raft peer authentication failed");
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
