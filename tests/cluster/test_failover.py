@@ -65,7 +65,9 @@ def test_clusterdown_without_majority(make_cluster):
     with survivor.conn() as c:
         assert c.call("CLUSTER", "INFO").decode().find("cluster_state:fail") >= 0
         assert c.call("READONLY") == "OK"
-        assert c.call("GET", "before") == b"1"  # stale reads still served
+        # stale reads are still served (the survivor may not have learnt that
+        # "before" committed: the leader died before telling it)
+        assert c.call("GET", "before") in (None, b"1")
     # a majority again: service resumes and nothing was lost
     cl.restart(others[1])
     new_leader = cl.wait_leader()
