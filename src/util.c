@@ -246,10 +246,30 @@ static int matchItem(const char *pattern, int plen, int i, int c, int nocase, in
  * '*' seen swallow one more byte and retry from there. Equivalent to Redis's
  * recursive stringmatchlen because '*' matches any run and every other item
  * consumes exactly one byte. */
+/* Redis refuses patterns whose matching would nest deeper than 1000: each
+ * group of '*' with more non-'*' pattern after it is one level, and a match
+ * has to pass through all of them, so more than 1000 such groups never
+ * match (the answer Redis gives, computed without the recursion). */
+#define STRINGMATCH_MAX_NESTING 1000
+
+static int starNesting(const char *pattern, int plen) {
+    int groups = 0, pending = 0;
+    for (int i = 0; i < plen; i++) {
+        if (pattern[i] == '*') {
+            if (i == 0 || pattern[i - 1] != '*') pending++;
+        } else {
+            groups += pending;
+            pending = 0;
+        }
+    }
+    return groups;
+}
+
 int stringmatchlen(const char *pattern, int plen, const char *s, int slen, int nocase) {
     int pi = 0, si = 0, star_pi = -1, star_si = 0;
 
     if (slen == 0) return plen == 0;
+    if (starNesting(pattern, plen) > STRINGMATCH_MAX_NESTING) return 0;
     while (si < slen) {
         int itemlen;
         if (pi < plen && pattern[pi] == '*') {
