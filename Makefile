@@ -2,7 +2,8 @@
 #
 #   make            install missing libraries (deps/), build src/raftkv-server
 #   make test       every test: unit, raft traces, simulator, black-box, Redis's Tcl suite, short fuzz
-#   make run        start a server on 127.0.0.1:6379 with data under ./data
+#   make run        start the three-node local cluster (ports 7001-7003, data under ./data/nodeN)
+#   make run-single start one server on 127.0.0.1:6379 with data under ./data
 #   make bench      redis-benchmark against raftkv and a stock redis-server, side by side
 #   make fuzz       a longer libFuzzer campaign on the request parser (FUZZ_SECONDS=600)
 #   make sim SEED=n replay one simulator seed
@@ -43,7 +44,7 @@ SIM_BIN := tests/sim/sim
 
 SERVER := src/raftkv-server
 
-.PHONY: all test unit-test raft-test sim-test blackbox redis-tests fuzz fuzz-short bench run sim clean deps
+.PHONY: all test unit-test raft-test sim-test blackbox cluster-test redis-tests fuzz fuzz-short bench run run-single sim clean deps
 
 all: $(SERVER)
 
@@ -88,6 +89,9 @@ sim: $(SIM_BIN)
 blackbox: $(SERVER)
 	/usr/bin/python3 -m pytest -q tests/blackbox
 
+cluster-test: $(SERVER)
+	/usr/bin/python3 -m pytest -q tests/cluster
+
 redis-tests: $(SERVER)
 	bash redis-tests/run.sh
 
@@ -109,6 +113,9 @@ bench: $(SERVER)
 	bash bench/bench.sh
 
 run: $(SERVER)
+	bash conf/run-cluster.sh
+
+run-single: $(SERVER)
 	mkdir -p data
 	$(SERVER) conf/raftkv.conf --dir ./data
 
