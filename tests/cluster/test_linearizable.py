@@ -9,11 +9,15 @@ within the client timeout is an unknown outcome (the write may or may not
 have taken effect; a read with unknown outcome is dropped); -MOVED,
 -CLUSTERDOWN, -TRYAGAIN or a refused connection mean the operation did not
 happen and it is left out. RAFTKV_LIN_SECONDS (default 20) sets the length of
-the run and RAFTKV_LIN_SEED the random seed (printed)."""
+the run and RAFTKV_LIN_SEED the random seed (printed). It runs once with the
+default read-mode (ReadIndex) and once with read-mode lease (the lease must
+expire before a new leader can be elected, so no stale read either)."""
 import os
 import random
 import threading
 import time
+
+import pytest
 
 from . import linearizability as lin
 from .cluster import Client
@@ -24,7 +28,7 @@ N_CLIENTS = 4
 
 
 def _client_loop(cl, cid, rnd, stop, history, odd, lock):
-    cli = Client(cl, node_id=rnd.choice(list(cl.nodes)), timeout=2.5)
+    cli = Client(cl, node_id=rnd.choice(list(cl.nodes)), timeout=1.0)
     seq = 0
     while not stop.is_set() and seq < 1_000_000:
         seq += 1
@@ -57,8 +61,11 @@ def _client_loop(cl, cid, rnd, stop, history, odd, lock):
             else:
                 with lock:
                     odd.append((cid, args, reply))
-        elif outcome == "unknown" and kind != lin.GET:
-            op = lin.Op(cid, key, kind, arg=arg, call=t_call, unknown=True, note=reply[:40])
+        elif outcome == "unknown":
+            # try another node: clients end up on both sides of a partition
+            cli.move()
+            if kind != lin.GET:
+                op = lin.Op(cid, key, kind, arg=arg, call=t_call, unknown=True, note=reply[:40])
         elif outcome == "not_applied" and not reply.startswith("MOVED"):
             time.sleep(0.05)
         if op is not None:
@@ -94,11 +101,12 @@ def _nemesis(cl, rnd, stop, events, t0):
         events.append(("%.2f" % (time.monotonic() - t0), "undo " + action, target, ""))
 
 
-def test_linearizable_under_kills_and_partitions(make_cluster):
+@pytest.mark.parametrize("read_mode", ["linearizable", "lease"])
+def test_linearizable_under_kills_and_partitions(make_cluster, read_mode):
     seed = int(os.environ.get("RAFTKV_LIN_SEED", random.randrange(1 << 30)))
-    print("linearizability run: seed %d, %.0f s" % (seed, DURATION_S))
+    print("linearizability run: read-mode %s, seed %d, %.0f s" % (read_mode, seed, DURATION_S))
     rnd = random.Random(seed)
-    cl = make_cluster(proxied=True)
+    cl = make_cluster(proxied=True, read_mode=read_mode)
     cl.wait_leader()
     history, odd, events = [], [], []
     lock = threading.Lock()
