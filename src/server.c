@@ -314,6 +314,11 @@ void helloCommand(client *c) {
 
 /* ------------------------------------------------------------------ COMMAND */
 
+/* Commands COMMAND never shows: those only the log or peers send. */
+static int isHidden(const struct redisCommand *cmd) {
+    return (cmd->flags & (CMD_INTERNAL | CMD_PEER)) != 0;
+}
+
 static int isContainer(const struct redisCommand *cmd) {
     return cmd->proc == NULL && cmd->subcommands != NULL;
 }
@@ -322,11 +327,24 @@ static int isContainer(const struct redisCommand *cmd) {
  * its implicit ones, plus the explicit ones its JSON files give our commands. */
 enum {
     ACL_KEYSPACE = 1 << 0, ACL_READ = 1 << 1, ACL_WRITE = 1 << 2, ACL_STRING = 1 << 3, ACL_ADMIN = 1 << 4,
-    ACL_FAST = 1 << 5, ACL_SLOW = 1 << 6, ACL_DANGEROUS = 1 << 7, ACL_CONNECTION = 1 << 8
+    ACL_FAST = 1 << 5, ACL_SLOW = 1 << 6, ACL_DANGEROUS = 1 << 7, ACL_CONNECTION = 1 << 8, ACL_SCRIPTING = 1 << 9
 };
+/* In Redis's order of categories. */
 static const char *aclCategoryNames[] = {"keyspace", "read", "write", "string", "admin",
-                                         "fast", "slow", "dangerous", "connection"};
+                                         "fast", "slow", "dangerous", "connection", "scripting"};
 #define ACL_CATEGORY_COUNT (int)(sizeof(aclCategoryNames) / sizeof(aclCategoryNames[0]))
+
+/* Redis 7.0 metadata the command table lacks; the data is commandExtras below. */
+struct commandExtras {
+    const char *name;             /* full name, "container|sub" for subcommands */
+    const char *tips;
+    const char *specs[2];         /* flags of each key spec */
+    const char *notes;            /* note of the first key spec */
+    int allow_busy;
+    unsigned cats;                /* ACL categories Redis adds explicitly */
+};
+
+static const struct commandExtras *lookupExtras(const struct redisCommand *cmd, const struct redisCommand *parent);
 
 static unsigned commandAclCategories(const struct redisCommand *cmd, const struct redisCommand *parent) {
     if (isContainer(cmd)) return ACL_SLOW;
@@ -339,43 +357,140 @@ static unsigned commandAclCategories(const struct redisCommand *cmd, const struc
     if (!strcmp(group, "string")) cats |= ACL_STRING;
     if (cmd->flags & CMD_ADMIN) cats |= ACL_ADMIN | ACL_DANGEROUS;
     cats |= (cmd->flags & CMD_FAST) ? ACL_FAST : ACL_SLOW;
-    const char *top = parent ? parent->name : cmd->name;
-    if (!strcmp(cmd->name, "keys") || !strcmp(cmd->name, "flushdb") || !strcmp(cmd->name, "flushall") ||
-        !strcmp(cmd->name, "info"))
-        cats |= ACL_DANGEROUS;
-    if (!strcmp(group, "connection") || !strcmp(top, "command")) cats |= ACL_CONNECTION;
+    if (!strcmp(group, "connection") || !strcmp(parent ? parent->name : cmd->name, "command"))
+        cats |= ACL_CONNECTION;
+    if (!strcmp(group, "scripting")) cats |= ACL_SCRIPTING;
+    const struct commandExtras *ex = lookupExtras(cmd, parent);
+    if (ex) cats |= ex->cats;
     return cats;
 }
 
-static void addReplyCommandFlags(client *c, const struct redisCommand *cmd) {
+static void addReplyCommandFlags(client *c, const struct redisCommand *cmd, int allow_busy) {
     static const struct { uint32_t flag; const char *name; } names[] = {
         {CMD_WRITE, "write"},     {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
         {CMD_ADMIN, "admin"},     {CMD_NOSCRIPT, "noscript"}, {CMD_LOADING, "loading"},
         {CMD_STALE, "stale"},     {CMD_FAST, "fast"},         {CMD_NOAUTH, "no_auth"},
     };
-    int n = 0;
+    int n = allow_busy;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (cmd->flags & names[i].flag) n++;
     addReplyArrayLen(c, n);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (cmd->flags & names[i].flag) addReplyStatus(c, names[i].name);
+    if (allow_busy) addReplyStatus(c, "allow_busy");
 }
 
-/* Key specs, simplified: one "range" spec from the legacy (first, last, step)
- * triple, flagged RO+access for reads and RW+update for writes. Redis splits
- * some commands (RENAME, COPY) into one spec per key and uses finer flags
- * (OW, RM, insert, delete); the keys each spec finds are the same. */
-static void addReplyKeySpecs(client *c, const struct redisCommand *cmd) {
-    if (cmd->firstkey <= 0) {
-        addReplyArrayLen(c, 0);
-        return;
+/* What Redis 7.0's JSON command files say beyond our table: the tips, the
+ * key-spec flags (and notes), allow_busy, explicit ACL categories. Copied as data from
+ * COMMAND INFO of redis-server 7.0.15. A command with two key specs (RENAME,
+ * COPY) has one range spec per key; the others have one spec covering the
+ * table's (first, last, step) keys. Words are space-separated. */
+static const struct commandExtras commandExtras[] = {
+    {"get", NULL, {"RO access"}, NULL, 0, 0},
+    {"set", NULL, {"RW access update variable_flags"}, "RW and ACCESS due to the optional `GET` argument", 0, 0},
+    {"setnx", NULL, {"OW insert"}, NULL, 0, 0},
+    {"setex", NULL, {"OW update"}, NULL, 0, 0},
+    {"psetex", NULL, {"OW update"}, NULL, 0, 0},
+    {"mget", "request_policy:multi_shard", {"RO access"}, NULL, 0, 0},
+    {"mset", "request_policy:multi_shard response_policy:all_succeeded", {"OW update"}, NULL, 0, 0},
+    {"msetnx", "request_policy:multi_shard response_policy:agg_min", {"OW insert"}, NULL, 0, 0},
+    {"getset", NULL, {"RW access update"}, NULL, 0, 0},
+    {"getdel", NULL, {"RW access delete"}, NULL, 0, 0},
+    {"getex", NULL, {"RW access update"}, "RW and UPDATE because it changes the TTL", 0, 0},
+    {"append", NULL, {"RW insert"}, NULL, 0, 0},
+    {"strlen", NULL, {"RO"}, NULL, 0, 0},
+    {"incr", NULL, {"RW access update"}, NULL, 0, 0},
+    {"decr", NULL, {"RW access update"}, NULL, 0, 0},
+    {"incrby", NULL, {"RW access update"}, NULL, 0, 0},
+    {"decrby", NULL, {"RW access update"}, NULL, 0, 0},
+    {"incrbyfloat", NULL, {"RW access update"}, NULL, 0, 0},
+    {"getrange", NULL, {"RO access"}, NULL, 0, 0},
+    {"substr", NULL, {"RO access"}, NULL, 0, 0},
+    {"setrange", NULL, {"RW update"}, NULL, 0, 0},
+    {"del", "request_policy:multi_shard response_policy:agg_sum", {"RM delete"}, NULL, 0, 0},
+    {"unlink", "request_policy:multi_shard response_policy:agg_sum", {"RM delete"}, NULL, 0, 0},
+    {"exists", "request_policy:multi_shard response_policy:agg_sum", {"RO"}, NULL, 0, 0},
+    {"type", NULL, {"RO"}, NULL, 0, 0},
+    {"touch", "request_policy:multi_shard response_policy:agg_sum", {"RO"}, NULL, 0, 0},
+    {"expire", NULL, {"RW update"}, NULL, 0, 0},
+    {"pexpire", NULL, {"RW update"}, NULL, 0, 0},
+    {"expireat", NULL, {"RW update"}, NULL, 0, 0},
+    {"pexpireat", NULL, {"RW update"}, NULL, 0, 0},
+    {"ttl", "nondeterministic_output", {"RO access"}, NULL, 0, 0},
+    {"pttl", "nondeterministic_output", {"RO access"}, NULL, 0, 0},
+    {"expiretime", NULL, {"RO access"}, NULL, 0, 0},
+    {"pexpiretime", NULL, {"RO access"}, NULL, 0, 0},
+    {"persist", NULL, {"RW update"}, NULL, 0, 0},
+    {"keys", "request_policy:all_shards nondeterministic_output_order", {NULL}, NULL, 0, ACL_DANGEROUS},
+    {"scan", "nondeterministic_output request_policy:special", {NULL}, NULL, 0, 0},
+    {"rename", NULL, {"RW access delete", "OW update"}, NULL, 0, 0},
+    {"renamenx", NULL, {"RW access delete", "OW insert"}, NULL, 0, 0},
+    {"copy", NULL, {"RO access", "OW update"}, NULL, 0, 0},
+    {"randomkey", "request_policy:all_shards nondeterministic_output", {NULL}, NULL, 0, 0},
+    {"dbsize", "request_policy:all_shards response_policy:agg_sum", {NULL}, NULL, 0, 0},
+    {"flushdb", "request_policy:all_shards response_policy:all_succeeded", {NULL}, NULL, 0, ACL_DANGEROUS},
+    {"flushall", "request_policy:all_shards response_policy:all_succeeded", {NULL}, NULL, 0, ACL_DANGEROUS},
+    {"time", "nondeterministic_output", {NULL}, NULL, 0, 0},
+    {"info", "nondeterministic_output request_policy:all_shards response_policy:special", {NULL}, NULL, 0, ACL_DANGEROUS},
+    {"command", "nondeterministic_output_order", {NULL}, NULL, 0, 0},
+    {"command|docs", "nondeterministic_output_order", {NULL}, NULL, 0, 0},
+    {"command|list", "nondeterministic_output_order", {NULL}, NULL, 0, 0},
+    {"command|info", "nondeterministic_output_order", {NULL}, NULL, 0, 0},
+    {"config|set", "request_policy:all_nodes response_policy:all_succeeded", {NULL}, NULL, 0, 0},
+    {"ping", "request_policy:all_shards response_policy:all_succeeded", {NULL}, NULL, 0, 0},
+    {"client|list", "nondeterministic_output", {NULL}, NULL, 0, 0},
+    {"client|info", "nondeterministic_output", {NULL}, NULL, 0, 0},
+    {"cluster|info", "nondeterministic_output", {NULL}, NULL, 0, 0},
+    {"cluster|nodes", "nondeterministic_output", {NULL}, NULL, 0, 0},
+    {"cluster|shards", "nondeterministic_output", {NULL}, NULL, 0, 0},
+    {"cluster|slots", "nondeterministic_output", {NULL}, NULL, 0, 0},
+    {"readonly", NULL, {NULL}, NULL, 0, ACL_CONNECTION},
+    {"readwrite", NULL, {NULL}, NULL, 0, ACL_CONNECTION},
+    {"function|list", "nondeterministic_output_order", {NULL}, NULL, 0, 0},
+    {"quit", NULL, {NULL}, NULL, 1, 0},
+    {"hello", NULL, {NULL}, NULL, 1, 0},
+    {"auth", NULL, {NULL}, NULL, 1, 0},
+};
+
+static const struct commandExtras *lookupExtras(const struct redisCommand *cmd,
+                                                const struct redisCommand *parent) {
+    size_t plen = parent ? strlen(parent->name) : 0;
+    for (size_t i = 0; i < sizeof(commandExtras) / sizeof(commandExtras[0]); i++) {
+        const char *n = commandExtras[i].name;
+        if (parent) {
+            if (strncmp(n, parent->name, plen) || n[plen] != '|') continue;
+            n += plen + 1;
+        }
+        if (!strcmp(n, cmd->name)) return &commandExtras[i];
     }
-    addReplyArrayLen(c, 1);
-    addReplyMapLen(c, 3);
+    return NULL;
+}
+
+/* Replies words (space-separated) as an array of status or bulk strings. */
+static void addReplyWords(client *c, const char *words, int bulk) {
+    int n = 0;
+    for (const char *p = words; p && *p; p += strspn(p, " ")) {
+        n++;
+        p += strcspn(p, " ");
+    }
+    addReplyArrayLen(c, n);
+    for (const char *p = words; p && *p; p += strspn(p, " ")) {
+        size_t len = strcspn(p, " ");
+        if (bulk) addReplyBulkCBuffer(c, p, len);
+        else addReplyStatusLength(c, p, len);
+        p += len;
+    }
+}
+
+static void addReplyRangeSpec(client *c, const char *flags, const char *notes, int index, int lastkey,
+                              int keystep) {
+    addReplyMapLen(c, notes ? 4 : 3);
+    if (notes) {
+        addReplyBulkCString(c, "notes");
+        addReplyBulkCString(c, notes);
+    }
     addReplyBulkCString(c, "flags");
-    addReplyArrayLen(c, 2);
-    addReplyStatus(c, (cmd->flags & CMD_WRITE) ? "RW" : "RO");
-    addReplyStatus(c, (cmd->flags & CMD_WRITE) ? "update" : "access");
+    addReplyWords(c, flags, 0);
     addReplyBulkCString(c, "begin_search");
     addReplyMapLen(c, 2);
     addReplyBulkCString(c, "type");
@@ -383,7 +498,7 @@ static void addReplyKeySpecs(client *c, const struct redisCommand *cmd) {
     addReplyBulkCString(c, "spec");
     addReplyMapLen(c, 1);
     addReplyBulkCString(c, "index");
-    addReplyLongLong(c, cmd->firstkey);
+    addReplyLongLong(c, index);
     addReplyBulkCString(c, "find_keys");
     addReplyMapLen(c, 2);
     addReplyBulkCString(c, "type");
@@ -391,11 +506,29 @@ static void addReplyKeySpecs(client *c, const struct redisCommand *cmd) {
     addReplyBulkCString(c, "spec");
     addReplyMapLen(c, 3);
     addReplyBulkCString(c, "lastkey");
-    addReplyLongLong(c, cmd->lastkey < 0 ? cmd->lastkey : cmd->lastkey - cmd->firstkey);
+    addReplyLongLong(c, lastkey);
     addReplyBulkCString(c, "keystep");
-    addReplyLongLong(c, cmd->keystep);
+    addReplyLongLong(c, keystep);
     addReplyBulkCString(c, "limit");
     addReplyLongLong(c, 0);
+}
+
+/* Key specs: Redis's flags where commandExtras has them, else RO+access for
+ * reads and RW+update for writes over the table's (first, last, step) keys. */
+static void addReplyKeySpecs(client *c, const struct redisCommand *cmd, const struct commandExtras *ex) {
+    if (cmd->firstkey <= 0) {
+        addReplyArrayLen(c, 0);
+        return;
+    }
+    if (ex && ex->specs[1]) {
+        addReplyArrayLen(c, 2);
+        for (int i = 0; i < 2; i++) addReplyRangeSpec(c, ex->specs[i], i ? NULL : ex->notes, cmd->firstkey + i, 0, 1);
+        return;
+    }
+    const char *flags = ex && ex->specs[0] ? ex->specs[0] : (cmd->flags & CMD_WRITE) ? "RW update" : "RO access";
+    addReplyArrayLen(c, 1);
+    addReplyRangeSpec(c, flags, ex ? ex->notes : NULL, cmd->firstkey,
+                      cmd->lastkey < 0 ? cmd->lastkey : cmd->lastkey - cmd->firstkey, cmd->keystep);
 }
 
 static void addReplyFullName(client *c, const struct redisCommand *cmd, const struct redisCommand *parent) {
@@ -411,7 +544,7 @@ static void addReplyFullName(client *c, const struct redisCommand *cmd, const st
 static int countVisible(const struct redisCommand *table) {
     int n = 0;
     for (const struct redisCommand *cmd = table; table && cmd->name; cmd++)
-        if (!(cmd->flags & CMD_INTERNAL)) n++;
+        if (!isHidden(cmd)) n++;
     return n;
 }
 
@@ -419,7 +552,8 @@ static void addReplyCommandInfo(client *c, const struct redisCommand *cmd, const
     addReplyArrayLen(c, 10);
     addReplyFullName(c, cmd, parent);
     addReplyLongLong(c, cmd->arity);
-    addReplyCommandFlags(c, cmd);
+    const struct commandExtras *ex = lookupExtras(cmd, parent);
+    addReplyCommandFlags(c, cmd, ex ? ex->allow_busy : 0);
     addReplyLongLong(c, cmd->firstkey);
     addReplyLongLong(c, cmd->lastkey);
     addReplyLongLong(c, cmd->keystep);
@@ -434,11 +568,11 @@ static void addReplyCommandInfo(client *c, const struct redisCommand *cmd, const
         int n = snprintf(buf, sizeof(buf), "@%s", aclCategoryNames[i]);
         addReplyStatusLength(c, buf, (size_t)n);
     }
-    addReplyArrayLen(c, 0); /* tips */
-    addReplyKeySpecs(c, cmd);
+    addReplyWords(c, ex ? ex->tips : NULL, 1);
+    addReplyKeySpecs(c, cmd, ex);
     addReplyArrayLen(c, countVisible(cmd->subcommands));
     for (const struct redisCommand *sub = cmd->subcommands; sub && sub->name; sub++)
-        if (!(sub->flags & CMD_INTERNAL)) addReplyCommandInfo(c, sub, cmd);
+        if (!isHidden(sub)) addReplyCommandInfo(c, sub, cmd);
 }
 
 static void addReplyCommandDocs(client *c, const struct redisCommand *cmd) {
@@ -456,7 +590,7 @@ static void addReplyCommandDocs(client *c, const struct redisCommand *cmd) {
         addReplyBulkCString(c, "subcommands");
         addReplyMapLen(c, nsub);
         for (const struct redisCommand *sub = cmd->subcommands; sub->name; sub++) {
-            if (sub->flags & CMD_INTERNAL) continue;
+            if (isHidden(sub)) continue;
             addReplyFullName(c, sub, cmd);
             addReplyCommandDocs(c, sub);
         }
@@ -469,12 +603,12 @@ static const struct redisCommand *lookupVisible(const slice *name, const struct 
     const char *bar = memchr(name->ptr, '|', name->len);
     slice first = {name->ptr, bar ? (size_t)(bar - name->ptr) : name->len};
     const struct redisCommand *cmd = lookupCommand(&first);
-    if (!cmd || (cmd->flags & CMD_INTERNAL)) return NULL;
+    if (!cmd || isHidden(cmd)) return NULL;
     if (!bar) return cmd;
     slice rest = {bar + 1, name->len - first.len - 1};
     if (!cmd->subcommands || memchr(rest.ptr, '|', rest.len)) return NULL;
     const struct redisCommand *sub = lookupSubcommand(cmd, &rest);
-    if (!sub || (sub->flags & CMD_INTERNAL)) return NULL;
+    if (!sub || isHidden(sub)) return NULL;
     *parent = cmd;
     return sub;
 }
@@ -482,7 +616,7 @@ static const struct redisCommand *lookupVisible(const slice *name, const struct 
 static void replyAllCommandInfo(client *c) {
     addReplyArrayLen(c, countVisible(redisCommandTable));
     for (const struct redisCommand *cmd = redisCommandTable; cmd->name; cmd++)
-        if (!(cmd->flags & CMD_INTERNAL)) addReplyCommandInfo(c, cmd, NULL);
+        if (!isHidden(cmd)) addReplyCommandInfo(c, cmd, NULL);
 }
 
 void commandCommand(client *c) {
@@ -510,7 +644,7 @@ void commandDocsCommand(client *c) {
     if (c->argc == 2) {
         addReplyMapLen(c, countVisible(redisCommandTable));
         for (const struct redisCommand *cmd = redisCommandTable; cmd->name; cmd++) {
-            if (cmd->flags & CMD_INTERNAL) continue;
+            if (isHidden(cmd)) continue;
             addReplyBulkCString(c, cmd->name);
             addReplyCommandDocs(c, cmd);
         }
@@ -559,7 +693,7 @@ static long listCommands(client *c, const struct redisCommand *table, const stru
                          const slice *arg) {
     long n = 0;
     for (const struct redisCommand *cmd = table; cmd->name; cmd++) {
-        if (cmd->flags & CMD_INTERNAL) continue;
+        if (isHidden(cmd)) continue;
         if (listFilterMatches(cmd, parent, filter, arg)) {
             if (c) addReplyFullName(c, cmd, parent);
             n++;

@@ -391,12 +391,29 @@ TEST(command_info_exact) {
     CHECK_REPLY("command info select",
                 "*1\r\n*10\r\n$6\r\nselect\r\n:2\r\n*3\r\n+loading\r\n+stale\r\n+fast\r\n:0\r\n:0\r\n:0\r\n"
                 "*2\r\n+@fast\r\n+@connection\r\n*0\r\n*0\r\n*0\r\n");
-    /* Internal commands are invisible. */
+    CHECK_REPLY("command info rename",
+                "*1\r\n*10\r\n$6\r\nrename\r\n:3\r\n*1\r\n+write\r\n:1\r\n:2\r\n:1\r\n"
+                "*3\r\n+@keyspace\r\n+@write\r\n+@slow\r\n*0\r\n*2\r\n"
+                "*6\r\n$5\r\nflags\r\n*3\r\n+RW\r\n+access\r\n+delete\r\n"
+                "$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:1\r\n"
+                "$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n"
+                "$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n"
+                "*6\r\n$5\r\nflags\r\n*2\r\n+OW\r\n+update\r\n"
+                "$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:2\r\n"
+                "$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n"
+                "$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n*0\r\n");
+    CHECK_REPLY("command info ping hello",
+                "*2\r\n*10\r\n$4\r\nping\r\n:-1\r\n*1\r\n+fast\r\n:0\r\n:0\r\n:0\r\n*2\r\n+@fast\r\n+@connection\r\n"
+                "*2\r\n$25\r\nrequest_policy:all_shards\r\n$29\r\nresponse_policy:all_succeeded\r\n*0\r\n*0\r\n"
+                "*10\r\n$5\r\nhello\r\n:-1\r\n*6\r\n+noscript\r\n+loading\r\n+stale\r\n+fast\r\n+no_auth\r\n"
+                "+allow_busy\r\n:0\r\n:0\r\n:0\r\n*2\r\n+@fast\r\n+@connection\r\n*0\r\n*0\r\n*0\r\n");
+    /* Internal and peer commands are invisible. */
+    CHECK_REPLY("command info raft.msg", "*1\r\n$-1\r\n");
     CHECK_REPLY("command info expiredel", "*1\r\n$-1\r\n");
     run("command count");
     long long visible = 0;
     for (const struct redisCommand *c = redisCommandTable; c->name; c++)
-        if (!(c->flags & CMD_INTERNAL)) visible++;
+        if (!(c->flags & (CMD_INTERNAL | CMD_PEER))) visible++;
     char want[32];
     snprintf(want, sizeof(want), ":%lld\r\n", visible);
     CHECK(!strcmp(reply, want));
