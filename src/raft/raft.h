@@ -50,10 +50,48 @@
  * and NOOP. An entry commits as soon as raftPersisted() covers it; no message
  * is ever produced.
  *
- * Not supported yet: membership changes (RAFT_ENTRY_CONF entries are
- * replicated and applied as opaque data, voters come from the config only),
- * snapshots (a follower that needs entries before the first in-memory index
- * cannot be caught up: see raftCompact). */
+ * Snapshots. The state machine's snapshot belongs to the server (a
+ * checkpoint of its store); the core only knows its metadata: index, term
+ * and the membership as of index (raftConfState). The server
+ * - after taking one at its applied index i: raftGetConfState(r, i, &cs) and
+ *   keep cs with the checkpoint, then raftSnapshotTaken(r, i, term of i);
+ *   it may then drop log entries <= some c <= i (raftCompact(r, c), delete
+ *   them on disk and record the log start (c, term of c, conf as of c from
+ *   raftGetConfState before compacting): that is what raftNew takes back).
+ * - leader, on a RAFT_MSG_SNAPSHOT in u.msgs (never sent as a raftMsg): stream
+ *   to m->to a snapshot whose index is >= m->index (its latest checkpoint, or
+ *   a fresh one at its applied index when that is older), with that
+ *   checkpoint's own (index, term, conf). While a transfer to that peer is
+ *   already running, ignore the message. When the transfer fails, call
+ *   raftSnapshotFailed(r, peer). Success needs no call: the follower answers
+ *   through its core. The core sends nothing else than heartbeats to the
+ *   peer meanwhile, and falls back to probing after snapshot_timeout_ticks.
+ * - follower, when a snapshot (index, term, conf) has been received and
+ *   verified: if index <= its applied index, drop it (no call). Otherwise
+ *   swap the state machine and record, durably and atomically with the
+ *   swap, the applied index and log start (index, term, conf), deleting
+ *   log entries <= index; then call raftSnapshotInstalled(r, index, term,
+ *   &conf). The next update's truncate_from (index + 1) says when the log
+ *   after index must go too (it did not match the snapshot), and its
+ *   msgs_after_persist carries the answer to the leader.
+ *
+ * Membership (single-server changes, no joint consensus). A RAFT_ENTRY_CONF
+ * entry adds a learner, promotes a learner to voter or removes a node; its
+ * payload is a fixed header (raftConfChangeEncode) and an opaque tail the
+ * core ignores (the server's business: a node's address). Every node uses
+ * the configuration of the latest CONF entry in its log, from the moment
+ * it is appended (not committed); truncating the entry reverts it. A leader
+ * accepts one change at a time: raftProposeConfChange refuses while the
+ * previous CONF entry is uncommitted, and before the leader has committed
+ * an entry of its own term. Learners receive the log but never campaign, and
+ * never count for commit, elections, check-quorum or reads. A leader that
+ * removes itself keeps leading (without counting itself) until the removal
+ * commits, then steps down, hands a TimeoutNow to the most up-to-date voter
+ * and stays silent. A node not in the configuration never campaigns, and
+ * members ignore vote requests from non-members. A node created with no
+ * voters and no conf (joining) knows no configuration: it refuses entries
+ * until a snapshot is installed (its rejections ask the leader for one).
+ * At most RAFT_MAX_MEMBERS voters and learners in all. */
 #ifndef RAFTKV_RAFT_H
 #define RAFTKV_RAFT_H
 
@@ -63,7 +101,38 @@
 typedef struct raft raft;   /* opaque */
 
 enum { RAFT_ENTRY_NORMAL = 0, RAFT_ENTRY_NOOP = 1, RAFT_ENTRY_CONF = 2 };
-enum { RAFT_FOLLOWER = 0, RAFT_PRECANDIDATE = 1, RAFT_CANDIDATE = 2, RAFT_LEADER = 3 };
+/* RAFT_LEARNER: a follower that knows it is a learner (never campaigns). */
+enum { RAFT_FOLLOWER = 0, RAFT_PRECANDIDATE = 1, RAFT_CANDIDATE = 2, RAFT_LEADER = 3,
+       RAFT_LEARNER = 4 };
+
+#define RAFT_MAX_MEMBERS 16
+
+/* A configuration: voters and learners (disjoint), RAFT_MAX_MEMBERS in all. */
+typedef struct raftConfState {
+    int nvoters, nlearners;
+    uint64_t voters[RAFT_MAX_MEMBERS];
+    uint64_t learners[RAFT_MAX_MEMBERS];
+} raftConfState;
+
+/* Encoded form (to store with a snapshot, or send with one): u8 nvoters,
+ * u8 nlearners, then each id as u64 little-endian, voters first. */
+#define RAFT_CONF_STATE_MAX_LEN (2 + 2 * RAFT_MAX_MEMBERS * 8)
+/* Writes cs into out (room for RAFT_CONF_STATE_MAX_LEN); returns the bytes written. */
+size_t raftConfStateEncode(const raftConfState *cs, unsigned char *out);
+/* Decodes exactly len bytes; returns 0, or -1 when malformed (bad counts,
+ * length, an id 0 or repeated). */
+int raftConfStateDecode(const unsigned char *buf, size_t len, raftConfState *cs);
+
+/* Configuration changes: the payload of a RAFT_ENTRY_CONF entry starts with
+ * RAFT_CONF_CHANGE_LEN bytes: u8 op, u64 node id little-endian; anything
+ * after it is an opaque tail. A change that does not apply to the
+ * configuration it meets (adding a member, promoting a non-learner,
+ * removing a non-member, a malformed header) leaves it unchanged. */
+enum { RAFT_CONF_ADD_LEARNER = 1, RAFT_CONF_PROMOTE = 2, RAFT_CONF_REMOVE = 3 };
+#define RAFT_CONF_CHANGE_LEN 9
+void raftConfChangeEncode(unsigned char out[RAFT_CONF_CHANGE_LEN], int op, uint64_t id);
+/* Returns 0 and fills op/id, or -1 when data is too short or op unknown. */
+int raftConfChangeDecode(const unsigned char *data, uint32_t len, int *op, uint64_t *id);
 
 typedef struct raftEntry {
     uint64_t term, index;
@@ -91,7 +160,12 @@ typedef struct raftHardState {
  * VOTE_RESP, PREVOTE_RESP  reject.
  * HEARTBEAT     commit (capped at the follower's match), ctx = read round.
  * HEARTBEAT_RESP ctx echoed.
- * TIMEOUT_NOW   the receiver campaigns at once (leadership transfer). */
+ * TIMEOUT_NOW   the receiver campaigns at once (leadership transfer).
+ * SNAPSHOT      leader to its own server only (see Snapshots above): send
+ *               peer `to` a snapshot at index >= index; log_term = term at
+ *               index, conf = membership as of index. raftStep ignores it.
+ * An APPEND_RESP reject with ctx = 1 comes from a node that knows no
+ * configuration (joining): it asks for a snapshot. */
 enum {
     RAFT_MSG_APPEND = 1,
     RAFT_MSG_APPEND_RESP,
@@ -101,7 +175,8 @@ enum {
     RAFT_MSG_PREVOTE_RESP,
     RAFT_MSG_HEARTBEAT,
     RAFT_MSG_HEARTBEAT_RESP,
-    RAFT_MSG_TIMEOUT_NOW
+    RAFT_MSG_TIMEOUT_NOW,
+    RAFT_MSG_SNAPSHOT
 };
 
 typedef struct raftMsg {
@@ -114,12 +189,15 @@ typedef struct raftMsg {
     uint64_t ctx;
     raftEntry *entries;     /* outgoing: borrowed until raftAdvance */
     size_t nentries;
+    const raftConfState *conf;  /* SNAPSHOT only: borrowed until raftAdvance */
 } raftMsg;
 
 typedef struct raftConfig {
     uint64_t id;                /* this node, non-zero */
     const uint64_t *voters;     /* borrowed during raftNew only (copied) */
-    int nvoters;
+    int nvoters;                /* 0 (and conf NULL): joining, knows no configuration */
+    const raftConfState *conf;  /* membership as of snap_index (borrowed during
+                                 * raftNew); NULL: voters above, no learners */
     int election_ticks;         /* timeout randomized in [election_ticks, 2*election_ticks) */
     int heartbeat_ticks;        /* < election_ticks */
     int pre_vote;               /* 1: PreVote before every election */
@@ -129,18 +207,23 @@ typedef struct raftConfig {
                                  * is always sent; 0 = no limit */
     uint64_t seed;              /* seeds the core's own PRNG (election timeouts) */
     uint64_t applied;           /* index the caller has applied already; 0 = snap_index */
+    int snapshot_timeout_ticks; /* leader: a snapshot unanswered this long goes
+                                 * back to probing; 0 = 10 * election_ticks */
 } raftConfig;
 
 /* Creates a node from persisted state. cfg is copied; hs may be NULL (all
  * zero); entries (structs and data copied) are the log after (snap_index,
- * snap_term), consecutive; pass 0, 0 without a snapshot. Returns owned, free
+ * snap_term), consecutive; pass 0, 0 without a snapshot. The membership is
+ * cfg->conf (as of snap_index) or cfg->voters, changed by the CONF entries
+ * of the log. Returns owned, free
  * with raftFree(); NULL on out of memory or invalid config. */
 raft *raftNew(const raftConfig *cfg, const raftHardState *hs, uint64_t snap_index,
               uint64_t snap_term, const raftEntry *entries, size_t nentries);
 void raftFree(raft *r);
 
 /* Leader only: appends an entry (data copied). Returns its index, or 0 when
- * not leader or a leadership transfer is in progress. Everything proposed
+ * not leader, a leadership transfer is in progress or type is
+ * RAFT_ENTRY_CONF (use raftProposeConfChange). Everything proposed
  * between two updates goes to the followers together at raftGetUpdate. */
 uint64_t raftPropose(raft *r, uint8_t type, const void *data, uint32_t len);
 /* Advances logical time by one tick (elections, heartbeats, check-quorum). */
@@ -156,15 +239,41 @@ void raftPersisted(raft *r, uint64_t index, uint64_t term);
  * committed an entry of its term), or in dropped_reads when this node is not
  * (or stops being) leader. */
 void raftReadIndex(raft *r, uint64_t ctx);
+/* Leader only: appends a RAFT_ENTRY_CONF entry {op, id} + tail (copied, may
+ * be NULL when taillen is 0). Returns its index, or 0 when refused: not
+ * leader, transfer in progress, a previous change not committed yet, no
+ * entry of this term committed yet, the change does not apply (see
+ * raftConfChangeDecode) or would leave no voter or too many members. */
+uint64_t raftProposeConfChange(raft *r, int op, uint64_t id, const void *tail, uint32_t taillen);
 /* Leader only: hands leadership to voter id (brings it up to date, then sends
  * TimeoutNow). Proposals are refused until it completes or aborts after an
  * election timeout. Returns 0 when started, -1 when not possible. */
 int raftTransferLeader(raft *r, uint64_t id);
 /* Frees in-memory entries up to index (capped at applied). The core keeps
- * the whole log in memory otherwise: call it now and then with a margin
- * behind applied, as a follower that later needs compacted entries cannot be
- * caught up (no snapshots yet). */
+ * the whole log in memory otherwise. A follower that needs compacted entries
+ * gets a snapshot; compacting past the latest raftSnapshotTaken makes index
+ * the snapshot point (the server then answers RAFT_MSG_SNAPSHOT with a
+ * fresh checkpoint). */
 void raftCompact(raft *r, uint64_t index);
+/* The server holds a durable snapshot of the state at index (<= applied, of
+ * that term). Followers that need entries before the first in-memory index
+ * are sent it. Returns 0, or -1 when index is not in the in-memory log or
+ * beyond applied, or term does not match. */
+int raftSnapshotTaken(raft *r, uint64_t index, uint64_t term);
+/* Leader: the snapshot transfer to peer id failed; it is retried after the
+ * next heartbeat answer. */
+void raftSnapshotFailed(raft *r, uint64_t id);
+/* Follower: the server swapped its state machine to a snapshot (index, term,
+ * conf borrowed for the call) and made it durable, index > applied (see
+ * Snapshots above). Commit and applied become at least index; the log keeps
+ * the entries after index if it holds (index, term), else it is emptied.
+ * The known leader is answered (APPEND_RESP, index) after persist. Ignored
+ * when index <= applied. */
+void raftSnapshotInstalled(raft *r, uint64_t index, uint64_t term, const raftConfState *conf);
+/* The membership as of index (first_index - 1 <= index <= last_index), or the
+ * current one (latest appended CONF entry) with index 0. Returns 0, or -1
+ * when index is out of that range. */
+int raftGetConfState(const raft *r, uint64_t index, raftConfState *out);
 
 typedef struct raftRead {
     uint64_t ctx, index;        /* serve once applied >= index */
@@ -205,7 +314,10 @@ typedef struct raftInfo {
     uint64_t commit, applied, persisted;
     uint64_t first_index, last_index;   /* in-memory log */
     uint64_t transferee;                /* 0 = no transfer in progress */
-    int nvoters;
+    int nvoters, nlearners;             /* current configuration */
+    int is_voter, is_learner;           /* this node in it (neither: not a member) */
+    uint64_t conf_index;                /* latest CONF entry in the log, 0 = none */
+    uint64_t snap_index, snap_term;     /* snapshot sent to followers that need one */
 } raftInfo;
 
 typedef struct raftPeerInfo {
@@ -213,10 +325,13 @@ typedef struct raftPeerInfo {
     uint64_t match, next;       /* meaningful on the leader only */
     int ticks_since_contact;
     int active;                 /* heard from within the current check-quorum window */
+    int is_learner;
+    int snapshot;               /* leader: a snapshot is pending for this peer */
 } raftPeerInfo;
 
 void raftGetInfo(const raft *r, raftInfo *info);
-/* Fills up to max entries (voters other than self); returns how many. */
+/* Fills up to max entries (members other than self: voters and learners);
+ * returns how many. */
 int raftGetPeers(const raft *r, raftPeerInfo *out, int max);
 
 const char *raftRoleName(int role);
