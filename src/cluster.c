@@ -2,8 +2,15 @@
  * looks to Redis Cluster clients.
  *
  * Owns the member table parsed once at startup from cluster-members (each
- * voter's id and client-facing host:port) and each member's 40-hex node
- * name. Happy path: processCommand asks clusterRedirect about every keyed
+ * voter's id and the host:port peers connect to), each member's announced
+ * client address, and each member's 40-hex node name. A member's announced
+ * address is what clients are told (MOVED, CLUSTER SLOTS/SHARDS/NODES): this
+ * node's comes from cluster-announce-ip/-port, defaulting to its
+ * cluster-members entry; a peer's is its cluster-members entry until the peer
+ * announces its own in the RAFT.HELLO of its authenticated link
+ * (clusterSetAnnounced). That is what lets a node behind NAT or a published
+ * container port (docker-compose) name an address its clients can reach while
+ * peers use another. Happy path: processCommand asks clusterRedirect about every keyed
  * command and write; a ready leader serves it, a follower answers -MOVED with the
  * key's slot and the leader's address, so redis-cli -c and cluster clients
  * retry there; CLUSTER SLOTS/SHARDS/NODES describe one shard whose master
@@ -23,8 +30,9 @@
 #include "util.h"
 
 typedef struct clusterNode {
-    clusterMember m;
-    char addr[CLUSTER_HOST_MAX + 10];   /* host:port, [v6]:port */
+    clusterMember m;                    /* where peers connect */
+    clusterMember announced;            /* where clients connect (id unused) */
+    char addr[CLUSTER_HOST_MAX + 10];   /* announced host:port, [v6]:port */
     char name[41];
 } clusterNode;
 
@@ -112,6 +120,23 @@ void clusterDeriveNodeName(const char *cid, uint64_t id, char out[41]) {
     sha256ToHex(d, 20, out);
 }
 
+int clusterValidAnnounce(const char *host, size_t len, int port) {
+    if (len == 0 || len >= CLUSTER_HOST_MAX || port < 1 || port > 65535) return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)host[i];
+        if (ch <= ' ' || ch >= 127 || ch == ',' || ch == '@' || ch == '[' || ch == ']') return 0;
+    }
+    return 1;
+}
+
+static void setAnnounced(clusterNode *cn, const char *host, int port) {
+    size_t len = strlen(host);
+    memmove(cn->announced.host, host, len + 1);
+    cn->announced.port = port;
+    if (memchr(host, ':', len)) snprintf(cn->addr, sizeof(cn->addr), "[%s]:%d", cn->announced.host, port);
+    else snprintf(cn->addr, sizeof(cn->addr), "%s:%d", cn->announced.host, port);
+}
+
 int clusterInit(void) {
     clusterMember members[CLUSTER_MAX_MEMBERS];
     int n;
@@ -139,14 +164,20 @@ int clusterInit(void) {
         serverLog(LL_WARNING, "cluster-secret must be set when cluster-members lists several nodes");
         return C_ERR;
     }
+    const char *aip = server.cluster_announce_ip ? server.cluster_announce_ip : "";
+    if (aip[0] && !clusterValidAnnounce(aip, strlen(aip), 1)) {
+        serverLog(LL_WARNING, "cluster-announce-ip '%s' is not a valid host name or address", aip);
+        return C_ERR;
+    }
     const char *cid = server.cluster_id ? server.cluster_id : "";
     nnodes = n;
     for (int i = 0; i < n; i++) {
         clusterNode *cn = &nodes[i];
         cn->m = members[i];
         voter_ids[i] = members[i].id;
-        if (strchr(cn->m.host, ':')) snprintf(cn->addr, sizeof(cn->addr), "[%s]:%d", cn->m.host, cn->m.port);
-        else snprintf(cn->addr, sizeof(cn->addr), "%s:%d", cn->m.host, cn->m.port);
+        int self_node = cn->m.id == server.node_id;
+        setAnnounced(cn, self_node && aip[0] ? aip : cn->m.host,
+                     self_node && server.cluster_announce_port ? server.cluster_announce_port : cn->m.port);
         clusterDeriveNodeName(cid, cn->m.id, cn->name);
     }
     serverLog(LL_NOTICE, "Cluster '%s': %d voting member%s, this node is %llu", cid, n, n == 1 ? "" : "s",
@@ -159,7 +190,7 @@ const uint64_t *clusterVoters(int *n) {
     return voter_ids;
 }
 
-static const clusterNode *findNode(uint64_t id) {
+static clusterNode *findNode(uint64_t id) {
     for (int i = 0; i < nnodes; i++)
         if (nodes[i].m.id == id) return &nodes[i];
     return NULL;
@@ -168,6 +199,23 @@ static const clusterNode *findNode(uint64_t id) {
 const clusterMember *clusterGetMember(uint64_t id) {
     const clusterNode *cn = findNode(id);
     return cn ? &cn->m : NULL;
+}
+
+const clusterMember *clusterGetAnnounced(uint64_t id) {
+    const clusterNode *cn = findNode(id);
+    return cn ? &cn->announced : NULL;
+}
+
+int clusterSetAnnounced(uint64_t id, const char *host, size_t len, int port) {
+    clusterNode *cn = findNode(id);
+    if (!cn || id == server.node_id || !clusterValidAnnounce(host, len, port)) return C_ERR;
+    char h[CLUSTER_HOST_MAX];
+    memcpy(h, host, len);
+    h[len] = '\0';
+    if (cn->announced.port == port && strcmp(cn->announced.host, h) == 0) return C_OK;
+    setAnnounced(cn, h, port);
+    serverLog(LL_NOTICE, "Raft peer %llu announces its client address %s", (unsigned long long)id, cn->addr);
+    return C_OK;
 }
 
 const char *clusterNodeAddr(uint64_t id) {
@@ -218,8 +266,8 @@ static int nodeConnected(uint64_t id) {
  * hostnames). */
 static void addSlotsNode(client *c, const clusterNode *cn) {
     addReplyArrayLen(c, 4);
-    addReplyBulkCString(c, cn->m.host);
-    addReplyLongLong(c, cn->m.port);
+    addReplyBulkCString(c, cn->announced.host);
+    addReplyLongLong(c, cn->announced.port);
     addReplyBulkCString(c, cn->name);
     addReplyArrayLen(c, 0);
 }
@@ -246,11 +294,11 @@ static void addShardsNode(client *c, const clusterNode *cn, int is_leader, const
     addReplyBulkCString(c, "id");
     addReplyBulkCString(c, cn->name);
     addReplyBulkCString(c, "port");
-    addReplyLongLong(c, cn->m.port);
+    addReplyLongLong(c, cn->announced.port);
     addReplyBulkCString(c, "ip");
-    addReplyBulkCString(c, cn->m.host);
+    addReplyBulkCString(c, cn->announced.host);
     addReplyBulkCString(c, "endpoint");
-    addReplyBulkCString(c, cn->m.host);
+    addReplyBulkCString(c, cn->announced.host);
     addReplyBulkCString(c, "role");
     addReplyBulkCString(c, is_leader ? "master" : "replica");
     addReplyBulkCString(c, "replication-offset");
@@ -281,8 +329,8 @@ void clusterShardsCommand(client *c) {
 }
 
 /* One CLUSTER NODES line: id ip:port@cport flags master ping-sent pong-recv
- * config-epoch link-state slots. The bus port is the client port: peers
- * connect there. */
+ * config-epoch link-state slots. ip:port is the announced client address,
+ * the bus port the cluster-members port peers connect to. */
 static size_t nodesLine(char *buf, size_t len, const clusterNode *cn, const clusterNode *leader,
                         const replicaInfo *ri, long long now_ms) {
     int self = cn->m.id == server.node_id, is_leader = cn == leader, up = nodeConnected(cn->m.id);

@@ -36,11 +36,26 @@ int clusterInit(void);
 
 /* The initial voters, this node included; borrowed, valid until exit. */
 const uint64_t *clusterVoters(int *n);
-/* "host:port" of a member's client port ("[v6]:port" for IPv6), or NULL
- * when id is not a member. Borrowed, valid until exit. */
+/* "host:port" of a member's announced client address ("[v6]:port" for
+ * IPv6), or NULL when id is not a member. Borrowed: valid until the next
+ * clusterSetAnnounced for that member (copy it to keep it). */
 const char *clusterNodeAddr(uint64_t id);
-/* The member's entry, or NULL. Borrowed, valid until exit. */
+/* The member's cluster-members entry (where peers connect), or NULL.
+ * Borrowed, valid until exit. */
 const clusterMember *clusterGetMember(uint64_t id);
+/* The member's announced client host and port (its id field is unused), or
+ * NULL. This node's is cluster-announce-ip/-port, each defaulting to its
+ * cluster-members entry. Borrowed, as clusterNodeAddr. */
+const clusterMember *clusterGetAnnounced(uint64_t id);
+/* Records the client address peer id announced on its authenticated link
+ * (host borrowed for the call, len bytes, not NUL-terminated). Returns C_OK,
+ * or C_ERR (nothing changed) when id is not another member or the address is
+ * not valid (clusterValidAnnounce). */
+int clusterSetAnnounced(uint64_t id, const char *host, size_t len, int port);
+/* 1 when host[0..len) is usable as an announced host (1 to
+ * CLUSTER_HOST_MAX-1 printable bytes, none of space , @ [ ]) and port is in
+ * 1..65535. */
+int clusterValidAnnounce(const char *host, size_t len, int port);
 /* The member's 40-hex Redis Cluster node id, or NULL. Borrowed. */
 const char *clusterNodeName(uint64_t id);
 

@@ -212,8 +212,9 @@ const struct redisCommand redisCommandTable[] = {
      "Disables read queries for a connection to a cluster replica node", "3.0.0", "O(1)", NULL},
 
     /* node-to-node (transport.c): CMD_PEER, hidden from COMMAND */
-    {"raft.hello", raftHelloCommand, 3, CMD_PEER | F, 0, 0, 0, NULL, "raft",
-     "Starts a peer handshake: answers a nonce to prove the cluster secret against.", "7.0.0", "O(1)", NULL},
+    {"raft.hello", raftHelloCommand, -3, CMD_PEER | F, 0, 0, 0, NULL, "raft",
+     "Starts a peer handshake (optionally announcing the peer's client address): answers a nonce to prove the "
+     "cluster secret against.", "7.0.0", "O(1)", NULL},
     {"raft.auth", raftAuthCommand, 2, CMD_PEER | F, 0, 0, 0, NULL, "raft",
      "Completes a peer handshake with the HMAC of the nonce under the cluster secret.", "7.0.0", "O(1)", NULL},
     {"raft.msg", raftMsgCommand, 2, CMD_PEER | F, 0, 0, 0, NULL, "raft",

@@ -86,6 +86,8 @@ static const standardConfig configs[] = {
     STROPT("cluster-members", IMMUTABLE, cluster_members, ""),
     STROPT("cluster-id", IMMUTABLE, cluster_id, "raftkv"),
     STROPT("cluster-secret", IMMUTABLE, cluster_secret, ""),
+    STROPT("cluster-announce-ip", IMMUTABLE, cluster_announce_ip, ""),
+    INTOPT("cluster-announce-port", IMMUTABLE, cluster_announce_port, F_INT, "0", 0, 65535),
     MEMOPT("rocksdb-cache-bytes", IMMUTABLE, rocksdb_cache_bytes, F_LL, "256mb", MB, LLONG_MAX),
     MEMOPT("rocksdb-write-buffer-bytes", IMMUTABLE, rocksdb_write_buffer_bytes, F_LL, "64mb", MB, LLONG_MAX),
     MEMOPT("max-batch-bytes", MUTABLE, max_batch_bytes, F_LL, "4mb", 1024, 1024 * MB),

@@ -239,6 +239,8 @@ struct redisServer {
     char *cluster_members;        /* "<id>@<host>:<port>,...", "" = one-member cluster */
     char *cluster_id;
     char *cluster_secret;
+    char *cluster_announce_ip;    /* client-facing host shown to clients, "" = the cluster-members host */
+    int cluster_announce_port;    /* client-facing port shown to clients, 0 = the cluster-members port */
     long long rocksdb_cache_bytes;
     long long rocksdb_write_buffer_bytes;
     long long max_batch_bytes;    /* bytes of commands in one log entry */

@@ -7,20 +7,30 @@
  * apart by CMD_PEER and only an authenticated connection may use RAFT.MSG.
  *
  * Owns one link per other voter (a redisAsyncContext attached to the loop
- * by the small adapter below, and one timer), the handshakes in progress on incoming connections, and
- * the encode/decode scratch buffers. Happy path, outgoing: connect without
- * blocking, send RAFT.HELLO <cluster-id> <node-id>, answer the nonce with
+ * by the small adapter below, one timer and one name lookup), the handshakes
+ * in progress on incoming connections, and the encode/decode scratch buffers.
+ * Happy path, outgoing: resolve the peer's cluster-members host with
+ * uv_getaddrinfo on the loop's thread pool (a numeric address needs no
+ * lookup; a name, e.g. a compose service name, is looked up again before
+ * every reconnect, so a peer that comes back with a new address is found),
+ * connect without blocking, send RAFT.HELLO <cluster-id> <node-id>
+ * <announced-host> <announced-port> (this node's client address for clients,
+ * cluster.c), answer the nonce with
  * RAFT.AUTH <hex HMAC-SHA256(cluster-secret, "raftkv-peer|" cluster-id "|"
  * node-id "|" nonce)>, and once +OK arrives every transportSend encodes the
  * message (raftwire.c) into one preformatted `RAFT.MSG <binary>` command;
  * each gets a +OK reply. Incoming: RAFT.HELLO checks the cluster id and that
  * the node is a member and answers a fresh random nonce; RAFT.AUTH checks
- * the proof and marks the connection CLIENT_PEER; RAFT.MSG decodes the
+ * the proof, marks the connection CLIENT_PEER and records the client
+ * address the peer announced (clusterSetAnnounced); RAFT.MSG decodes the
  * message in place (entries point into the query buffer), checks that it
  * comes from the authenticated node and is addressed to us, and steps the
  * replica.
  *
- * Failure modes: nothing here ever blocks the loop. A link that is down or
+ * Failure modes: nothing here ever blocks the loop. At most
+ * TRANSPORT_MAX_LOOKUPS name lookups run at once, so a slow resolver cannot
+ * take the thread pool that log persistence also uses; a lookup that fails
+ * counts as a failed connect. A link that is down or
  * still authenticating drops messages (Raft retransmits), as does a link
  * with more than TRANSPORT_PEER_MAX_INFLIGHT_BYTES sent and not answered. A
  * connect error, a disconnect, a handshake not done within the link timeout
@@ -57,13 +67,18 @@ void replicaStep(const raftMsg *m);
 #define PENDING_HANDSHAKES 64
 #define MSG_CMD_HEADER_MAX 40       /* "*2\r\n$8\r\nRAFT.MSG\r\n$<len>\r\n" */
 
-enum { LINK_DOWN, LINK_HANDSHAKE, LINK_UP };
+#define TRANSPORT_MAX_LOOKUPS 2     /* concurrent uv_getaddrinfo: the pool has 4 threads */
+#define LOOKUP_RETRY_MS 20          /* a link waiting for a lookup slot looks again after this */
+
+enum { LINK_DOWN, LINK_RESOLVING, LINK_HANDSHAKE, LINK_UP };
 
 typedef struct peerLink {
     uint64_t id;
-    char ip[INET6_ADDRSTRLEN];      /* resolved once at startup: hiredis resolves names blocking */
+    const char *host;               /* cluster-members host, borrowed from cluster.c */
+    char ip[INET6_ADDRSTRLEN];      /* host's address for hiredis, which would resolve names blocking */
     int port;
     int state;
+    uv_getaddrinfo_t lookup;        /* LINK_RESOLVING */
     redisAsyncContext *ac;          /* NULL while LINK_DOWN */
     uv_timer_t timer;               /* DOWN: reconnect; HANDSHAKE: deadline; UP: reply watchdog */
     long long backoff_ms;
@@ -78,12 +93,16 @@ typedef struct pendingHandshake {
     uint64_t node_id;
     char nonce[NONCE_HEX + 1];
     long long since_ms;
+    char announce_host[CLUSTER_HOST_MAX];  /* the peer's client address, recorded once it authenticates */
+    size_t announce_len;            /* 0 = none announced */
+    int announce_port;
 } pendingHandshake;
 
 static uv_loop_t *loop;
 static peerLink *links;
 static int nlinks;
 static int stopped;
+static int lookups;                 /* uv_getaddrinfo requests in flight */
 static pendingHandshake pending[PENDING_HANDSHAKES];
 static transportStats stats;
 
@@ -93,7 +112,7 @@ static raftEntry *rx_ents;          /* decoded entries' structs, reused */
 static size_t rx_ents_cap;
 static long long last_noperm_log_ms;
 
-static void linkConnect(peerLink *l);
+static void linkResolve(peerLink *l);
 
 /* ------------------------------------------------------ hiredis on libuv
  * hiredis 0.14.1's own libuv adapter ignores a poll callback with an error
@@ -199,12 +218,12 @@ static void armTimer(peerLink *l, long long ms, long long repeat_ms);
 /* The context is gone or going: forget it and schedule a reconnect. */
 static void linkLost(peerLink *l, const char *why) {
     if (l->state == LINK_UP) {
-        serverLog(LL_WARNING, "Raft peer %llu (%s:%d): link lost: %s", (unsigned long long)l->id, l->ip, l->port, why);
+        serverLog(LL_WARNING, "Raft peer %llu (%s:%d): link lost: %s", (unsigned long long)l->id, l->host, l->port, why);
         l->backoff_ms = TRANSPORT_BACKOFF_MIN_MS;
     } else {
         if (!l->warned) serverLog(LL_WARNING, "Raft peer %llu (%s:%d): cannot connect: %s (retrying with backoff)",
-                                  (unsigned long long)l->id, l->ip, l->port, why);
-        else serverLog(LL_VERBOSE, "Raft peer %llu (%s:%d): %s", (unsigned long long)l->id, l->ip, l->port, why);
+                                  (unsigned long long)l->id, l->host, l->port, why);
+        else serverLog(LL_VERBOSE, "Raft peer %llu (%s:%d): %s", (unsigned long long)l->id, l->host, l->port, why);
         l->warned = 1;
     }
     l->ac = NULL;
@@ -252,8 +271,8 @@ static void onAuthReply(redisAsyncContext *ac, void *r, void *privdata) {
     l->warned = 0;
     long long t = linkTimeoutMs();
     armTimer(l, t / 4, t / 4);
-    serverLog(LL_NOTICE, "Raft peer %llu (%s:%d): connected and authenticated", (unsigned long long)l->id, l->ip,
-              l->port);
+    serverLog(LL_NOTICE, "Raft peer %llu (%s:%d, %s): connected and authenticated", (unsigned long long)l->id,
+              l->host, l->port, l->ip);
 }
 
 static void onHelloReply(redisAsyncContext *ac, void *r, void *privdata) {
@@ -282,7 +301,7 @@ static void onLinkTimer(uv_timer_t *t) {
     peerLink *l = t->data;
     switch (l->state) {
     case LINK_DOWN:
-        linkConnect(l);
+        linkResolve(l);
         break;
     case LINK_HANDSHAKE:
         linkDrop(l, "handshake timed out");
@@ -326,25 +345,64 @@ static void linkConnect(peerLink *l) {
     redisAsyncSetDisconnectCallback(ac, onDisconnect);
     armTimer(l, linkTimeoutMs(), 0);
     const char *cid = server.cluster_id ? server.cluster_id : "";
-    redisAsyncCommand(ac, onHelloReply, NULL, "RAFT.HELLO %b %llu", cid, strlen(cid),
-                      (unsigned long long)server.node_id);
+    const clusterMember *me = clusterGetAnnounced(server.node_id);
+    redisAsyncCommand(ac, onHelloReply, NULL, "RAFT.HELLO %b %llu %s %d", cid, strlen(cid),
+                      (unsigned long long)server.node_id, me->host, me->port);
 }
 
-/* Resolves host once, at startup, to a numeric address hiredis can use
- * without blocking. IPv4 first: "localhost" often lists ::1 first while
- * servers usually bind 127.0.0.1. */
-static int resolveHost(const char *host, char *out, size_t outlen) {
-    struct addrinfo hints, *res;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_INET;
-    hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host, NULL, &hints, &res) != 0) {
-        hints.ai_family = AF_UNSPEC;
-        if (getaddrinfo(host, NULL, &hints, &res) != 0) return C_ERR;
+/* A lookup finished: connect to its first IPv4 address, else its first
+ * address ("localhost" often lists ::1 first while servers usually bind
+ * 127.0.0.1). */
+static void onResolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
+    peerLink *l = req->data;
+    lookups--;
+    if (stopped || l->state != LINK_RESOLVING) {
+        uv_freeaddrinfo(res);
+        return;
     }
-    int rc = getnameinfo(res->ai_addr, res->ai_addrlen, out, (socklen_t)outlen, NULL, 0, NI_NUMERICHOST);
-    freeaddrinfo(res);
-    return rc == 0 ? C_OK : C_ERR;
+    const struct addrinfo *pick = NULL;
+    for (const struct addrinfo *a = status == 0 ? res : NULL; a; a = a->ai_next)
+        if (!pick || (a->ai_family == AF_INET && pick->ai_family != AF_INET)) pick = a;
+    int rc = pick ? getnameinfo(pick->ai_addr, pick->ai_addrlen, l->ip, sizeof(l->ip), NULL, 0, NI_NUMERICHOST) : -1;
+    uv_freeaddrinfo(res);
+    l->state = LINK_DOWN;
+    if (rc != 0) {
+        char why[CLUSTER_HOST_MAX + 64];
+        snprintf(why, sizeof(why), "cannot resolve host '%s': %s", l->host,
+                 status < 0 ? uv_strerror(status) : "no address");
+        linkLost(l, why);
+        return;
+    }
+    linkConnect(l);
+}
+
+/* Finds l->host's address, then connects: at once for a numeric address,
+ * through uv_getaddrinfo for a name (waiting for a free lookup slot). */
+static void linkResolve(peerLink *l) {
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (uv_inet_pton(AF_INET, l->host, buf) == 0 || uv_inet_pton(AF_INET6, l->host, buf) == 0) {
+        snprintf(l->ip, sizeof(l->ip), "%s", l->host);
+        linkConnect(l);
+        return;
+    }
+    if (lookups >= TRANSPORT_MAX_LOOKUPS) {
+        armTimer(l, LOOKUP_RETRY_MS, 0);
+        return;
+    }
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    l->lookup.data = l;
+    int rc = uv_getaddrinfo(loop, &l->lookup, onResolved, l->host, NULL, &hints);
+    if (rc != 0) {
+        char why[CLUSTER_HOST_MAX + 64];
+        snprintf(why, sizeof(why), "cannot resolve host '%s': %s", l->host, uv_strerror(rc));
+        linkLost(l, why);
+        return;
+    }
+    lookups++;
+    l->state = LINK_RESOLVING;
 }
 
 int transportInit(uv_loop_t *l) {
@@ -357,11 +415,8 @@ int transportInit(uv_loop_t *l) {
         if (voters[i] == server.node_id) continue;
         const clusterMember *m = clusterGetMember(voters[i]);
         peerLink *pl = &links[nlinks];
-        if (resolveHost(m->host, pl->ip, sizeof(pl->ip)) != C_OK) {
-            serverLog(LL_WARNING, "Raft peer %llu: cannot resolve host '%s'", (unsigned long long)m->id, m->host);
-            return C_ERR;
-        }
         pl->id = m->id;
+        pl->host = m->host;
         pl->port = m->port;
         pl->state = LINK_DOWN;
         pl->backoff_ms = TRANSPORT_BACKOFF_MIN_MS;
@@ -369,7 +424,7 @@ int transportInit(uv_loop_t *l) {
         pl->timer.data = pl;
         nlinks++;
     }
-    for (int i = 0; i < nlinks; i++) linkConnect(&links[i]);
+    for (int i = 0; i < nlinks; i++) linkResolve(&links[i]);
     return C_OK;
 }
 
@@ -417,6 +472,7 @@ void transportStop(void) {
     stopped = 1;
     for (int i = 0; i < nlinks; i++) {
         peerLink *l = &links[i];
+        if (l->state == LINK_RESOLVING) uv_cancel((uv_req_t *)&l->lookup);
         linkDrop(l, "shutting down");
         uv_timer_stop(&l->timer);
         uv_close((uv_handle_t *)&l->timer, NULL);
@@ -449,11 +505,15 @@ static pendingHandshake *newPending(uint64_t client_id) {
     return p;
 }
 
-/* RAFT.HELLO <cluster-id> <node-id> */
+/* RAFT.HELLO <cluster-id> <node-id> [<announced-host> <announced-port>] */
 void raftHelloCommand(client *c) {
     const char *cid = server.cluster_id ? server.cluster_id : "";
     char why[160];
-    long long id;
+    long long id, aport = 0;
+    if (c->argc != 3 && c->argc != 5) {
+        addReplyErrorArity(c);
+        return;
+    }
     if (c->argv[1].len != strlen(cid) || memcmp(c->argv[1].ptr, cid, c->argv[1].len) != 0) {
         snprintf(why, sizeof(why), "cluster id '%.*s' is not ours", (int)(c->argv[1].len > 64 ? 64 : c->argv[1].len),
                  c->argv[1].ptr);
@@ -467,6 +527,14 @@ void raftHelloCommand(client *c) {
         peerAuthFailed(c, why);
         return;
     }
+    if (c->argc == 5 && (!string2ll(c->argv[4].ptr, c->argv[4].len, &aport) ||
+                         !clusterValidAnnounce(c->argv[3].ptr, c->argv[3].len, (int)(aport > 65535 ? 0 : aport)))) {
+        snprintf(why, sizeof(why), "invalid announced address '%.*s' port '%.*s'",
+                 (int)(c->argv[3].len > 64 ? 64 : c->argv[3].len), c->argv[3].ptr,
+                 (int)(c->argv[4].len > 16 ? 16 : c->argv[4].len), c->argv[4].ptr);
+        peerAuthFailed(c, why);
+        return;
+    }
     unsigned char rnd[NONCE_BYTES];
     int rc = uv_random(NULL, NULL, rnd, sizeof(rnd), 0, NULL);
     if (rc != 0) serverPanic("uv_random: %s", uv_strerror(rc));
@@ -474,6 +542,9 @@ void raftHelloCommand(client *c) {
     p->client_id = c->id;
     p->node_id = (uint64_t)id;
     p->since_ms = mstime();
+    p->announce_len = c->argc == 5 ? c->argv[3].len : 0;
+    if (p->announce_len) memcpy(p->announce_host, c->argv[3].ptr, p->announce_len);
+    p->announce_port = (int)aport;
     sha256ToHex(rnd, sizeof(rnd), p->nonce);
     addReplyBulkCBuffer(c, p->nonce, NONCE_HEX);
 }
@@ -502,6 +573,7 @@ void raftAuthCommand(client *c) {
     c->flags |= CLIENT_PEER;
     c->peer_id = id;
     c->authenticated = 1;
+    if (p->announce_len) clusterSetAnnounced(id, p->announce_host, p->announce_len, p->announce_port);
     serverLog(LL_NOTICE, "Raft peer %llu authenticated (client id=%llu)", (unsigned long long)id,
               (unsigned long long)c->id);
     addReplyOK(c);

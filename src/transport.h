@@ -2,7 +2,8 @@
  *
  * Peers talk RESP on each node's ordinary client port: the outgoing side is
  * a hiredis async connection per peer (libuv adapter) that authenticates
- * with RAFT.HELLO / RAFT.AUTH and then sends RAFT.MSG <binary raftMsg>; the
+ * with RAFT.HELLO (which also announces this node's client address) /
+ * RAFT.AUTH and then sends RAFT.MSG <binary raftMsg>; the
  * incoming side is an ordinary client connection that becomes CLIENT_PEER
  * once it proved it knows cluster-secret. The RAFT.* handlers are declared
  * in commands.h. */
@@ -21,7 +22,9 @@
 #define TRANSPORT_BACKOFF_MAX_MS 5000
 
 /* Starts connecting to every voter but this node (clusterInit() first).
- * Returns C_OK, or C_ERR after logging when a peer's host does not resolve. */
+ * Host names are looked up without blocking, again before every reconnect;
+ * one that does not resolve is retried with backoff like a refused connect.
+ * Returns C_OK. */
 int transportInit(uv_loop_t *loop);
 /* Sends m to node m->to, best effort and never blocking: dropped when the
  * link is not authenticated yet or over its in-flight bound. m and its

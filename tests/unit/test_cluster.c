@@ -289,6 +289,65 @@ TEST(peer_handshake_refusals) {
     }
 }
 
+/* RAFT.HELLO t <id> <host> <port>: the peer announces its client address. */
+static int helloAnnouncing(client *c, const char *id, const char *host, const char *port, char nonce[33]) {
+    slice argv[] = {{"RAFT.HELLO", 10}, {"t", 1}, {id, strlen(id)}, {host, strlen(host)}, {port, strlen(port)}};
+    c->argc = 5;
+    c->argv = argv;
+    c->obuf_len = 0;
+    raftHelloCommand(c);
+    if (c->obuf_len != 5 + 32 + 2 || memcmp(c->obuf, "$32\r\n", 5) != 0) return 0;
+    memcpy(nonce, c->obuf + 5, 32);
+    nonce[32] = '\0';
+    return 1;
+}
+
+TEST(announced_addresses) {
+    initThreeNodes();
+    server.cluster_announce_ip = "203.0.113.2";
+    server.cluster_announce_port = 17002;
+    CHECK_EQ_INT(clusterInit(), C_OK);
+    /* This node's own from the options, the peers' from cluster-members. */
+    CHECK(strcmp(clusterNodeAddr(2), "203.0.113.2:17002") == 0);
+    CHECK(strcmp(clusterNodeAddr(1), "127.0.0.1:7001") == 0);
+    CHECK_EQ_INT(clusterGetMember(2)->port, 7002);
+    /* A peer's announcement counts only once it authenticated. */
+    char nonce[33], proof[65];
+    client *c = newClient(0, NULL);
+    CHECK(helloAnnouncing(c, "1", "localhost", "7101", nonce));
+    CHECK(strcmp(clusterNodeAddr(1), "127.0.0.1:7001") == 0);
+    proofFor("s", "t", "1", nonce, proof);
+    auth(c, proof);
+    CHECK_MEM(c->obuf, c->obuf_len, "+OK\r\n");
+    CHECK(strcmp(clusterNodeAddr(1), "localhost:7101") == 0);
+    CHECK(strcmp(clusterGetMember(1)->host, "127.0.0.1") == 0);
+    slice argv[] = {{"SET", 3}, {"foo", 3}, {"v", 1}};
+    c->argc = 3;
+    c->argv = argv;
+    c->obuf_len = 0;
+    CHECK_EQ_INT(clusterRedirectWith(c, cmdNamed("set"), 0, 1), 1);
+    CHECK_MEM(c->obuf, c->obuf_len, "-MOVED 12182 localhost:7101\r\n");
+    freeApplyClient(c);
+    /* A bad announcement refuses the handshake; the direct setter checks too. */
+    const char *bad[][2] = {{"a b", "1"}, {"", "1"}, {"h", "0"}, {"h", "65536"}, {"h", "x"}, {"a,b", "1"}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        client *b = newClient(0, NULL);
+        CHECK(!helloAnnouncing(b, "3", bad[i][0], bad[i][1], nonce));
+        CHECK_MEM(b->obuf, b->obuf_len, AUTH_FAILED);
+        freeApplyClient(b);
+    }
+    CHECK_EQ_INT(clusterSetAnnounced(2, "h", 1, 1), C_ERR);
+    CHECK_EQ_INT(clusterSetAnnounced(9, "h", 1, 1), C_ERR);
+    CHECK_EQ_INT(clusterSetAnnounced(3, "::1", 3, 17003), C_OK);
+    CHECK(strcmp(clusterNodeAddr(3), "[::1]:17003") == 0);
+    server.cluster_announce_ip = "bad host";
+    CHECK_EQ_INT(clusterInit(), C_ERR);
+    server.cluster_announce_ip = "";
+    server.cluster_announce_port = 0;
+    CHECK_EQ_INT(clusterInit(), C_OK);
+    CHECK(strcmp(clusterNodeAddr(2), "127.0.0.1:7002") == 0);
+}
+
 static void msgCommand(client *c, const raftMsg *m) {
     static unsigned char buf[RAFTWIRE_HEADER_LEN];
     size_t len = raftMsgEncode(m, buf);
@@ -345,5 +404,6 @@ int main(void) {
     RUN(peer_handshake_ok);
     RUN(peer_handshake_refusals);
     RUN(raft_msg_refusals);
+    RUN(announced_addresses);
     return TEST_REPORT();
 }
