@@ -1,8 +1,10 @@
-/* raft.c -- the pure Raft core: elections, log replication, commit, reads.
+/* raft.c -- the pure Raft core: elections, log replication, commit, reads,
+ * snapshots and membership changes.
  *
- * Owns one node's volatile Raft state and an in-memory copy of its log (the
- * entries after the snapshot/compaction point, each entry's data in its own
- * allocation). Events come in through raftTick/raftStep/raftPropose/
+ * Owns one node's volatile Raft state, its configuration (as of the log
+ * start, and current: the latest CONF entry applied on append) and an
+ * in-memory copy of its log (the entries after the snapshot/compaction
+ * point, each entry's data in its own allocation). Events come in through raftTick/raftStep/raftPropose/
  * raftPersisted/raftReadIndex; their effects accumulate (hard state, log
  * suffix not yet handed to the writer, outgoing messages in two queues,
  * committed entries, read answers) until the caller collects them with
@@ -18,7 +20,9 @@
  * Failure modes: lost/duplicated/reordered messages are tolerated (stale
  * responses are recognised by term and index; a rejected AppendEntries drops
  * the follower back to probing with the reject hint); a follower whose needed
- * entries were compacted away cannot be caught up (no snapshots yet). Out of
+ * entries were compacted away is sent a snapshot (state SNAPSHOT: nothing
+ * but heartbeats until it answers, the server reports a failure, or a
+ * timeout sends it back to probing). Out of
  * memory aborts: the core has no way to continue with a half-applied event.
  * A message that would truncate committed entries means a broken invariant
  * and aborts too. */
@@ -27,13 +31,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { PROGRESS_PROBE = 0, PROGRESS_REPLICATE = 1 };
+enum { PROGRESS_PROBE = 0, PROGRESS_REPLICATE = 1, PROGRESS_SNAPSHOT = 2 };
 enum { VOTE_NONE = 0, VOTE_GRANTED = 1, VOTE_REJECTED = 2 };
 
 typedef struct raftPeer {
     uint64_t id;
     uint64_t match, next;
-    int state;              /* PROGRESS_PROBE or PROGRESS_REPLICATE */
+    int state;              /* PROGRESS_* */
+    int is_learner;
     int paused;             /* probe: one AppendEntries in flight */
     uint64_t *inflight;     /* replicate: ring of last indices in flight */
     int in_start, in_count;
@@ -41,6 +46,8 @@ typedef struct raftPeer {
     int ticks_since_contact;
     uint64_t read_ack;      /* highest read round acknowledged */
     int vote;               /* VOTE_* in the current campaign */
+    uint64_t pending_snapshot;  /* SNAPSHOT: index sent */
+    int snapshot_elapsed;       /* SNAPSHOT: ticks since sent */
 } raftPeer;
 
 typedef struct pendingRead {
@@ -53,12 +60,18 @@ typedef struct msgQueue {
 } msgQueue;
 
 struct raft {
-    raftConfig cfg;
-    uint64_t *voters;
-    int is_voter;
-    raftPeer *peers;        /* voters other than self */
+    raftConfig cfg;         /* its voters/conf pointers are not kept */
+    raftConfState base;     /* membership as of offset */
+    raftConfState conf;     /* current membership */
+    uint64_t conf_index;    /* latest CONF entry in the log, 0 = none */
+    int conf_known;         /* 0: joining, refuses entries until a snapshot */
+    int is_voter, is_learner;
+    raftPeer peers[RAFT_MAX_MEMBERS];   /* members other than self */
     int npeers;
-    int quorum;
+    int quorum;             /* of voters */
+
+    uint64_t snap_index, snap_term;     /* snapshot for followers, >= offset */
+    raftConfState snap_conf;
 
     int role;
     uint64_t term, vote, leader, commit;
@@ -151,6 +164,168 @@ static uint64_t termAt(const raft *r, uint64_t index) {
 
 static uint64_t lastTerm(const raft *r) { return termAt(r, lastIndex(r)); }
 
+/* ---------------------------------------------------------------------------
+ * Configuration
+ * ------------------------------------------------------------------------- */
+
+static void put64le(unsigned char *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get64le(const unsigned char *p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static int idsFind(const uint64_t *ids, int n, uint64_t id) {
+    for (int i = 0; i < n; i++)
+        if (ids[i] == id) return i;
+    return -1;
+}
+
+static void idsRemove(uint64_t *ids, int *n, int i) {
+    memmove(ids + i, ids + i + 1, (size_t)(*n - i - 1) * sizeof(uint64_t));
+    (*n)--;
+}
+
+static int confIsMember(const raftConfState *c, uint64_t id) {
+    return idsFind(c->voters, c->nvoters, id) >= 0 || idsFind(c->learners, c->nlearners, id) >= 0;
+}
+
+/* Applies one change; returns 0 (c untouched) when it does not apply. */
+static int confApply(raftConfState *c, int op, uint64_t id) {
+    int v = idsFind(c->voters, c->nvoters, id), l = idsFind(c->learners, c->nlearners, id);
+    switch (op) {
+    case RAFT_CONF_ADD_LEARNER:
+        if (!id || v >= 0 || l >= 0 || c->nvoters + c->nlearners >= RAFT_MAX_MEMBERS) return 0;
+        c->learners[c->nlearners++] = id;
+        return 1;
+    case RAFT_CONF_PROMOTE:
+        if (l < 0) return 0;
+        idsRemove(c->learners, &c->nlearners, l);
+        c->voters[c->nvoters++] = id;
+        return 1;
+    case RAFT_CONF_REMOVE:
+        if (v >= 0) idsRemove(c->voters, &c->nvoters, v);
+        else if (l >= 0) idsRemove(c->learners, &c->nlearners, l);
+        else return 0;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static void confApplyEntry(raftConfState *c, const raftEntry *e) {
+    int op;
+    uint64_t id;
+    if (e->type == RAFT_ENTRY_CONF && raftConfChangeDecode(e->data, e->len, &op, &id) == 0)
+        confApply(c, op, id);
+}
+
+/* The membership as of index (offset <= index <= last). */
+static void confAt(const raft *r, uint64_t index, raftConfState *out) {
+    if (index >= r->conf_index) {
+        *out = r->conf;
+        return;
+    }
+    *out = r->base;
+    for (uint64_t i = r->offset + 1; i <= index; i++) confApplyEntry(out, entryAt(r, i));
+}
+
+static void maybeCommit(raft *r);
+
+static void addPeer(raft *r, uint64_t id, int is_learner) {
+    raftPeer *p = &r->peers[r->npeers++];
+    memset(p, 0, sizeof(*p));
+    p->id = id;
+    p->is_learner = is_learner;
+    p->next = lastIndex(r) ? lastIndex(r) : 1;     /* a leader's first probe carries the CONF entry */
+    p->recent_active = 1;
+    p->inflight = xrealloc(NULL, r->cfg.max_inflight_msgs * sizeof(uint64_t));
+}
+
+/* Brings peers, own status and quorum in line with r->conf. */
+static void confChanged(raft *r) {
+    const raftConfState *c = &r->conf;
+    r->is_voter = idsFind(c->voters, c->nvoters, r->cfg.id) >= 0;
+    r->is_learner = idsFind(c->learners, c->nlearners, r->cfg.id) >= 0;
+    r->quorum = c->nvoters / 2 + 1;
+    for (int i = 0; i < r->npeers;) {
+        raftPeer *p = &r->peers[i];
+        if (!confIsMember(c, p->id)) {
+            free(p->inflight);
+            memmove(p, p + 1, (size_t)(r->npeers - i - 1) * sizeof(raftPeer));
+            r->npeers--;
+            continue;
+        }
+        p->is_learner = idsFind(c->learners, c->nlearners, p->id) >= 0;
+        i++;
+    }
+    for (int i = 0; i < c->nvoters; i++)
+        if (c->voters[i] != r->cfg.id && !findPeer(r, c->voters[i])) addPeer(r, c->voters[i], 0);
+    for (int i = 0; i < c->nlearners; i++)
+        if (c->learners[i] != r->cfg.id && !findPeer(r, c->learners[i])) addPeer(r, c->learners[i], 1);
+    if (r->role == RAFT_FOLLOWER && r->is_learner) r->role = RAFT_LEARNER;
+    else if (r->role == RAFT_LEARNER && !r->is_learner) r->role = RAFT_FOLLOWER;
+    if (r->role == RAFT_LEADER) maybeCommit(r);
+}
+
+/* Recomputes the current membership from the base and the log. */
+static void confRecompute(raft *r) {
+    r->conf = r->base;
+    r->conf_index = 0;
+    for (uint64_t i = r->offset + 1; i <= lastIndex(r); i++) {
+        const raftEntry *e = entryAt(r, i);
+        if (e->type != RAFT_ENTRY_CONF) continue;
+        confApplyEntry(&r->conf, e);
+        r->conf_index = i;
+    }
+    confChanged(r);
+}
+
+size_t raftConfStateEncode(const raftConfState *cs, unsigned char *out) {
+    unsigned char *p = out;
+    *p++ = (unsigned char)cs->nvoters;
+    *p++ = (unsigned char)cs->nlearners;
+    for (int i = 0; i < cs->nvoters; i++, p += 8) put64le(p, cs->voters[i]);
+    for (int i = 0; i < cs->nlearners; i++, p += 8) put64le(p, cs->learners[i]);
+    return (size_t)(p - out);
+}
+
+int raftConfStateDecode(const unsigned char *buf, size_t len, raftConfState *cs) {
+    if (len < 2) return -1;
+    int nv = buf[0], nl = buf[1];
+    if (nv + nl > RAFT_MAX_MEMBERS || len != 2 + (size_t)(nv + nl) * 8) return -1;
+    memset(cs, 0, sizeof(*cs));
+    const unsigned char *p = buf + 2;
+    for (int i = 0; i < nv + nl; i++, p += 8) {
+        uint64_t id = get64le(p);
+        if (!id || confIsMember(cs, id)) return -1;
+        if (i < nv) cs->voters[cs->nvoters++] = id;
+        else cs->learners[cs->nlearners++] = id;
+    }
+    return 0;
+}
+
+void raftConfChangeEncode(unsigned char out[RAFT_CONF_CHANGE_LEN], int op, uint64_t id) {
+    out[0] = (unsigned char)op;
+    put64le(out + 1, id);
+}
+
+int raftConfChangeDecode(const unsigned char *data, uint32_t len, int *op, uint64_t *id) {
+    if (len < RAFT_CONF_CHANGE_LEN || data[0] < RAFT_CONF_ADD_LEARNER || data[0] > RAFT_CONF_REMOVE)
+        return -1;
+    *op = data[0];
+    *id = get64le(data + 1);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Appending and truncating
+ * ------------------------------------------------------------------------- */
+
+/* Appends an entry; a CONF entry takes effect at once. */
 static void logAppend(raft *r, uint64_t term, uint8_t type, const void *data, uint32_t len) {
     GROW(r->ents, r->nents, r->capents);
     raftEntry *e = &r->ents[r->nents++];
@@ -162,6 +337,11 @@ static void logAppend(raft *r, uint64_t term, uint8_t type, const void *data, ui
     if (len) {
         e->data = xrealloc(NULL, len);
         memcpy(e->data, data, len);
+    }
+    if (type == RAFT_ENTRY_CONF) {
+        confApplyEntry(&r->conf, e);
+        r->conf_index = e->index;
+        confChanged(r);
     }
 }
 
@@ -201,6 +381,7 @@ static void logTruncate(raft *r, uint64_t from) {
     }
     dropAppendsFrom(&r->now, from);
     dropAppendsFrom(&r->after, from);
+    if (from <= r->conf_index) confRecompute(r);
 }
 
 /* ---------------------------------------------------------------------------
@@ -245,14 +426,30 @@ static void setProbe(raftPeer *p) {
     inflightReset(p);
 }
 
-/* Sends the next AppendEntries to p if flow control allows. With send_empty
- * an AppendEntries without entries goes out when there is nothing new (it
- * probes the follower's log). Returns 1 when a message was queued. */
+/* Asks the server to send p the snapshot (index, term and conf filled in
+ * at raftGetUpdate: the latest one then); p gets nothing else meanwhile. */
+static void sendSnapshot(raft *r, raftPeer *p) {
+    p->state = PROGRESS_SNAPSHOT;
+    p->pending_snapshot = r->snap_index;
+    p->snapshot_elapsed = 0;
+    p->paused = 0;
+    inflightReset(p);
+    newMsg(r, RAFT_MSG_SNAPSHOT, p->id, 0);
+}
+
+/* Sends the next AppendEntries to p if flow control allows (a snapshot when
+ * its next entry was compacted away). With send_empty an AppendEntries
+ * without entries goes out when there is nothing new (it probes the
+ * follower's log). Returns 1 when a message was queued. */
 static int sendAppend(raft *r, raftPeer *p, int send_empty) {
+    if (p->state == PROGRESS_SNAPSHOT) return 0;
     if (p->state == PROGRESS_PROBE && p->paused) return 0;
     if (p->state == PROGRESS_REPLICATE && p->in_count >= r->cfg.max_inflight_msgs) return 0;
     uint64_t prev = p->next - 1;
-    if (prev < r->offset) return 0;     /* compacted away: needs a snapshot */
+    if (prev < r->offset) {
+        sendSnapshot(r, p);
+        return 1;
+    }
     uint64_t last = lastIndex(r);
     if (p->next > last && !send_empty) return 0;
     size_t n = 0, bytes = 0;
@@ -294,6 +491,25 @@ static void bcastHeartbeat(raft *r) {
         m->commit = p->match < r->commit ? p->match : r->commit;
         m->ctx = r->read_round;
     }
+}
+
+static int cmpDesc(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The highest value that a majority of voters (self, when a voter, counted
+ * as mine) reach; learners do not count. */
+static uint64_t quorumValue(raft *r, uint64_t mine, size_t field_off) {
+    uint64_t vals[RAFT_MAX_MEMBERS + 1];
+    int n = 0;
+    if (r->is_voter) vals[n++] = mine;
+    for (int i = 0; i < r->npeers; i++)
+        if (!r->peers[i].is_learner)
+            vals[n++] = *(const uint64_t *)((const char *)&r->peers[i] + field_off);
+    if (n < r->quorum) return 0;
+    qsort(vals, n, sizeof(vals[0]), cmpDesc);
+    return vals[r->quorum - 1];
 }
 
 /* ---------------------------------------------------------------------------
@@ -342,24 +558,9 @@ static void startReadRound(raft *r) {
         r->preads[i].round = r->read_round;
         r->preads[i].index = r->commit;
     }
-    if (r->npeers == 0) readyReadsUpTo(r, r->read_round);
-    else bcastHeartbeat(r);
-}
-
-static int cmpDesc(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? 1 : x > y ? -1 : 0;
-}
-
-/* The highest value that a majority of voters (self counted as mine) reach. */
-static uint64_t quorumValue(raft *r, uint64_t mine, size_t field_off) {
-    uint64_t vals[r->npeers + 1];
-    int n = 0;
-    if (r->is_voter) vals[n++] = mine;
-    for (int i = 0; i < r->npeers; i++)
-        vals[n++] = *(const uint64_t *)((const char *)&r->peers[i] + field_off);
-    qsort(vals, n, sizeof(vals[0]), cmpDesc);
-    return vals[r->quorum - 1];
+    if (r->npeers) bcastHeartbeat(r);
+    /* a lone voter (learners aside) confirms on its own */
+    readyReadsUpTo(r, quorumValue(r, r->read_round, offsetof(raftPeer, read_ack)));
 }
 
 /* ---------------------------------------------------------------------------
@@ -372,7 +573,7 @@ static void becomeFollower(raft *r, uint64_t term, uint64_t leader) {
         r->vote = 0;
     }
     if (r->role == RAFT_LEADER) dropReads(r);
-    r->role = RAFT_FOLLOWER;
+    r->role = r->is_learner ? RAFT_LEARNER : RAFT_FOLLOWER;
     r->leader = leader;
     r->transferee = 0;
     resetElectionTimer(r);
@@ -391,6 +592,7 @@ static void becomeLeader(raft *r) {
         p->state = PROGRESS_PROBE;
         p->paused = 0;
         p->recent_active = 1;
+        p->pending_snapshot = 0;
         p->read_ack = 0;
         inflightReset(p);
     }
@@ -408,6 +610,7 @@ static void campaign(raft *r, int kind);
 static void pollVotes(raft *r) {
     int granted = r->is_voter ? 1 : 0, rejected = 0;
     for (int i = 0; i < r->npeers; i++) {
+        if (r->peers[i].is_learner) continue;
         if (r->peers[i].vote == VOTE_GRANTED) granted++;
         else if (r->peers[i].vote == VOTE_REJECTED) rejected++;
     }
@@ -444,6 +647,7 @@ static void campaign(raft *r, int kind) {
     for (int i = 0; i < r->npeers; i++) {
         raftPeer *p = &r->peers[i];
         p->vote = VOTE_NONE;
+        if (p->is_learner) continue;
         raftMsg *m = newMsg(r, type, p->id, type == RAFT_MSG_VOTE);
         m->term = term;
         m->index = lastIndex(r);
@@ -457,9 +661,24 @@ static void campaign(raft *r, int kind) {
  * Commit
  * ------------------------------------------------------------------------- */
 
+static void sendTimeoutNow(raft *r, raftPeer *p) {
+    newMsg(r, RAFT_MSG_TIMEOUT_NOW, p->id, 0);
+}
+
+/* A leader whose own removal committed steps down, and hands leadership to
+ * an up-to-date voter at once rather than letting the others time out. */
+static void stepDownRemoved(raft *r) {
+    raftPeer *best = NULL;
+    for (int i = 0; i < r->npeers && !best; i++)
+        if (!r->peers[i].is_learner && r->peers[i].match == lastIndex(r)) best = &r->peers[i];
+    becomeFollower(r, r->term, 0);
+    if (best) sendTimeoutNow(r, best);
+}
+
 static void maybeCommit(raft *r) {
     uint64_t q = quorumValue(r, r->persisted, offsetof(raftPeer, match));
     if (q > r->commit && termAt(r, q) == r->term) r->commit = q;
+    if (!r->is_voter && r->conf_index && r->commit >= r->conf_index) stepDownRemoved(r);
 }
 
 /* ---------------------------------------------------------------------------
@@ -486,6 +705,14 @@ static void handleVote(raft *r, const raftMsg *m) {
 
 static void handleAppend(raft *r, const raftMsg *m) {
     raftMsg *resp;
+    if (!r->conf_known) {
+        resp = newMsg(r, RAFT_MSG_APPEND_RESP, m->from, 1);
+        resp->reject = 1;
+        resp->index = m->index;
+        resp->hint_index = lastIndex(r);
+        resp->ctx = 1;      /* needs a snapshot */
+        return;
+    }
     if (m->index < r->commit) {
         resp = newMsg(r, RAFT_MSG_APPEND_RESP, m->from, 1);
         resp->index = r->commit;
@@ -529,12 +756,13 @@ static void handleHeartbeat(raft *r, const raftMsg *m) {
     resp->ctx = m->ctx;
 }
 
-static void sendTimeoutNow(raft *r, raftPeer *p) {
-    newMsg(r, RAFT_MSG_TIMEOUT_NOW, p->id, 0);
-}
-
 static void leaderAppendResp(raft *r, raftPeer *p, const raftMsg *m) {
     if (m->reject) {
+        if (m->ctx == 1) {
+            if (p->state != PROGRESS_SNAPSHOT) sendSnapshot(r, p);
+            return;
+        }
+        if (p->state == PROGRESS_SNAPSHOT) return;     /* stale */
         if (p->state == PROGRESS_REPLICATE ? m->index <= p->match : m->index != p->next - 1)
             return;     /* stale */
         uint64_t next;
@@ -556,12 +784,14 @@ static void leaderAppendResp(raft *r, raftPeer *p, const raftMsg *m) {
         p->match = m->index;
         if (p->next < p->match + 1) p->next = p->match + 1;
         inflightFreeTo(r, p, p->match);
-        if (p->state == PROGRESS_PROBE) {
+        /* out of SNAPSHOT once the entries after match are in memory */
+        if (p->state == PROGRESS_PROBE || (p->state == PROGRESS_SNAPSHOT && p->match >= r->offset)) {
             p->state = PROGRESS_REPLICATE;
             p->next = p->match + 1;
             inflightReset(p);
         }
         maybeCommit(r);
+        if (r->role != RAFT_LEADER) return;     /* its own removal committed */
     }
     p->paused = 0;
     if (r->transferee == p->id && p->match == lastIndex(r)) sendTimeoutNow(r, p);
@@ -585,9 +815,16 @@ static void leaderHeartbeatResp(raft *r, raftPeer *p, const raftMsg *m) {
 }
 
 void raftStep(raft *r, const raftMsg *m) {
+    if (m->to != r->cfg.id || m->from == r->cfg.id || m->type == RAFT_MSG_SNAPSHOT) return;
     raftPeer *p = findPeer(r, m->from);
-    if (!p || m->to != r->cfg.id) return;
-    p->ticks_since_contact = 0;
+    /* A non-member is heard only as a leader (this node's configuration
+     * lags, or it is joining), or as the leader it just was handing over
+     * after its own removal: its votes and answers are ignored, so a
+     * removed node never disrupts the cluster. */
+    if (!p && m->type != RAFT_MSG_APPEND && m->type != RAFT_MSG_HEARTBEAT &&
+        !(m->type == RAFT_MSG_TIMEOUT_NOW && m->from == r->leader && m->term == r->term))
+        return;
+    if (p) p->ticks_since_contact = 0;
 
     if (m->term > r->term) {
         if (m->type == RAFT_MSG_VOTE || m->type == RAFT_MSG_PREVOTE) {
@@ -669,12 +906,21 @@ void raftTick(raft *r) {
         return;
     }
     if (r->transferee && ++r->transfer_elapsed >= r->cfg.election_ticks) r->transferee = 0;
+    for (int i = 0; i < r->npeers; i++) {
+        raftPeer *p = &r->peers[i];
+        if (p->state != PROGRESS_SNAPSHOT || ++p->snapshot_elapsed < r->cfg.snapshot_timeout_ticks)
+            continue;
+        /* unanswered: probe just after it (installed, answer lost?) */
+        setProbe(p);
+        if (p->next < p->pending_snapshot + 1) p->next = p->pending_snapshot + 1;
+        sendAppend(r, p, 1);
+    }
     if (r->election_elapsed >= r->cfg.election_ticks) {
         r->election_elapsed = 0;
         if (r->cfg.check_quorum) {
             int active = r->is_voter ? 1 : 0;
             for (int i = 0; i < r->npeers; i++) {
-                active += r->peers[i].recent_active;
+                if (!r->peers[i].is_learner) active += r->peers[i].recent_active;
                 r->peers[i].recent_active = 0;
             }
             if (active < r->quorum) {
@@ -690,8 +936,25 @@ void raftTick(raft *r) {
 }
 
 uint64_t raftPropose(raft *r, uint8_t type, const void *data, uint32_t len) {
-    if (r->role != RAFT_LEADER || r->transferee) return 0;
+    if (r->role != RAFT_LEADER || r->transferee || type == RAFT_ENTRY_CONF) return 0;
     logAppend(r, r->term, type, data, len);
+    r->bcast_pending = 1;
+    return lastIndex(r);
+}
+
+uint64_t raftProposeConfChange(raft *r, int op, uint64_t id, const void *tail, uint32_t taillen) {
+    if (r->role != RAFT_LEADER || r->transferee) return 0;
+    /* one change at a time, and only once this term has committed an entry
+     * (else a change of a previous term might still be lost) */
+    if (r->conf_index > r->commit || !committedInTerm(r)) return 0;
+    raftConfState c = r->conf;
+    if (!confApply(&c, op, id) || c.nvoters == 0) return 0;
+    uint32_t len = RAFT_CONF_CHANGE_LEN + taillen;
+    unsigned char *buf = xrealloc(NULL, len);
+    raftConfChangeEncode(buf, op, id);
+    if (taillen) memcpy(buf + RAFT_CONF_CHANGE_LEN, tail, taillen);
+    logAppend(r, r->term, RAFT_ENTRY_CONF, buf, len);
+    free(buf);
     r->bcast_pending = 1;
     return lastIndex(r);
 }
@@ -717,7 +980,7 @@ void raftReadIndex(raft *r, uint64_t ctx) {
 
 int raftTransferLeader(raft *r, uint64_t id) {
     raftPeer *p = findPeer(r, id);
-    if (r->role != RAFT_LEADER || !p) return -1;
+    if (r->role != RAFT_LEADER || !p || p->is_learner) return -1;
     if (r->transferee == id) return 0;
     r->transferee = id;
     r->transfer_elapsed = 0;
@@ -726,16 +989,89 @@ int raftTransferLeader(raft *r, uint64_t id) {
     return 0;
 }
 
-void raftCompact(raft *r, uint64_t index) {
-    if (index > r->applied) index = r->applied;
-    if (index <= r->offset) return;
+/* Drops in-memory entries up to index (offset < index <= last). */
+static void logCompact(raft *r, uint64_t index) {
     dropAppendsBelow(&r->now, index);
+    dropAppendsBelow(&r->after, index);
+    confAt(r, index, &r->base);
     size_t n = index - r->offset;
     for (size_t i = 0; i < n; i++) free(r->ents[i].data);
     r->offset_term = termAt(r, index);
     memmove(r->ents, r->ents + n, (r->nents - n) * sizeof(raftEntry));
     r->nents -= n;
     r->offset = index;
+}
+
+void raftCompact(raft *r, uint64_t index) {
+    if (index > r->applied) index = r->applied;
+    if (index <= r->offset) return;
+    logCompact(r, index);
+    if (index > r->snap_index) {
+        r->snap_index = index;
+        r->snap_term = r->offset_term;
+        r->snap_conf = r->base;
+    }
+}
+
+int raftSnapshotTaken(raft *r, uint64_t index, uint64_t term) {
+    if (index > r->applied || index < r->offset || termAt(r, index) != term) return -1;
+    if (index > r->snap_index) {
+        r->snap_index = index;
+        r->snap_term = term;
+        confAt(r, index, &r->snap_conf);
+    }
+    return 0;
+}
+
+void raftSnapshotFailed(raft *r, uint64_t id) {
+    raftPeer *p = findPeer(r, id);
+    if (r->role != RAFT_LEADER || !p || p->state != PROGRESS_SNAPSHOT) return;
+    setProbe(p);
+    p->paused = 1;      /* the next heartbeat answer retries */
+}
+
+void raftSnapshotInstalled(raft *r, uint64_t index, uint64_t term, const raftConfState *conf) {
+    if (index <= r->applied) return;
+    if (index >= r->offset && index <= lastIndex(r) && termAt(r, index) == term) {
+        /* the log holds the snapshot's last entry: keep what follows */
+        if (index > r->offset) logCompact(r, index);
+    } else {
+        for (size_t i = 0; i < r->nents; i++) free(r->ents[i].data);
+        r->nents = 0;
+        dropAppendsFrom(&r->now, 0);
+        dropAppendsFrom(&r->after, 0);
+        if (r->commit > index) abort();     /* committed entries never conflict */
+        if (r->next_handoff > index + 1 && (!r->truncate_from || r->truncate_from > index + 1))
+            r->truncate_from = index + 1;
+        r->next_handoff = index + 1;
+        r->persisted = index;
+        r->offset = index;
+        r->offset_term = term;
+    }
+    r->base = *conf;
+    r->conf_known = 1;
+    r->snap_index = index;
+    r->snap_term = term;
+    r->snap_conf = *conf;
+    r->applied = index;
+    if (r->commit < index) r->commit = index;
+    if (r->persisted < index) r->persisted = index;
+    if (r->next_handoff < index + 1) r->next_handoff = index + 1;
+    confRecompute(r);
+    if (r->leader) {
+        raftMsg *resp = newMsg(r, RAFT_MSG_APPEND_RESP, r->leader, 1);
+        resp->index = index;
+    }
+}
+
+int raftGetConfState(const raft *r, uint64_t index, raftConfState *out) {
+    if (index == 0) {
+        *out = r->conf;
+        return 0;
+    }
+    if (index < r->offset || index > lastIndex(r)) return -1;
+    confAt(r, index, out);
+    return 0;
 }
 
 /* ---------------------------------------------------------------------------
@@ -764,6 +1100,11 @@ static void resolveEntries(raft *r, msgQueue *q) {
     for (size_t i = 0; i < q->n; i++) {
         raftMsg *m = &q->m[i];
         m->entries = m->nentries ? entryAt(r, m->index + 1) : NULL;
+        if (m->type == RAFT_MSG_SNAPSHOT) {
+            m->index = r->snap_index;
+            m->log_term = r->snap_term;
+            m->conf = &r->snap_conf;
+        }
     }
 }
 
@@ -821,31 +1162,36 @@ void raftAdvance(raft *r, raftUpdate *u) {
 
 raft *raftNew(const raftConfig *cfg, const raftHardState *hs, uint64_t snap_index,
               uint64_t snap_term, const raftEntry *entries, size_t nentries) {
-    if (!cfg->id || cfg->nvoters < 1 || cfg->election_ticks < 1 || cfg->heartbeat_ticks < 1)
+    if (!cfg->id || cfg->election_ticks < 1 || cfg->heartbeat_ticks < 1) return NULL;
+    if (cfg->conf ? cfg->conf->nvoters < 0 || cfg->conf->nlearners < 0 ||
+                    cfg->conf->nvoters + cfg->conf->nlearners > RAFT_MAX_MEMBERS
+                  : cfg->nvoters < 0 || cfg->nvoters > RAFT_MAX_MEMBERS)
         return NULL;
     for (size_t i = 0; i < nentries; i++)
         if (entries[i].index != snap_index + 1 + i) return NULL;
     raft *r = calloc(1, sizeof(*r));
     if (!r) return NULL;
     r->cfg = *cfg;
+    r->cfg.voters = NULL;
+    r->cfg.conf = NULL;
     if (r->cfg.max_inflight_msgs < 1) r->cfg.max_inflight_msgs = 1;
     if (r->cfg.max_msg_bytes == 0) r->cfg.max_msg_bytes = SIZE_MAX;
-    r->voters = xrealloc(NULL, cfg->nvoters * sizeof(uint64_t));
-    memcpy(r->voters, cfg->voters, cfg->nvoters * sizeof(uint64_t));
-    r->cfg.voters = r->voters;
-    r->peers = calloc(cfg->nvoters, sizeof(raftPeer));
-    if (!r->peers) abort();
-    for (int i = 0; i < cfg->nvoters; i++) {
-        if (cfg->voters[i] == cfg->id) {
-            r->is_voter = 1;
-            continue;
-        }
-        raftPeer *p = &r->peers[r->npeers++];
-        p->id = cfg->voters[i];
-        p->inflight = xrealloc(NULL, r->cfg.max_inflight_msgs * sizeof(uint64_t));
+    if (r->cfg.snapshot_timeout_ticks < 1) r->cfg.snapshot_timeout_ticks = 10 * cfg->election_ticks;
+    if (cfg->conf) {
+        r->base = *cfg->conf;
+    } else {
+        for (int i = 0; i < cfg->nvoters; i++)
+            if (cfg->voters[i] && idsFind(r->base.voters, r->base.nvoters, cfg->voters[i]) < 0)
+                r->base.voters[r->base.nvoters++] = cfg->voters[i];
     }
-    r->quorum = cfg->nvoters / 2 + 1;
+    r->conf_known = cfg->conf || cfg->nvoters > 0;
+    r->conf = r->base;
+    r->snap_conf = r->base;
+    r->snap_index = snap_index;
+    r->snap_term = snap_term;
     r->rng = cfg->seed;
+    r->role = r->prev_role = RAFT_FOLLOWER;
+    confChanged(r);
 
     r->offset = snap_index;
     r->offset_term = snap_term;
@@ -864,7 +1210,6 @@ raft *raftNew(const raftConfig *cfg, const raftHardState *hs, uint64_t snap_inde
     if (r->commit < r->applied) r->commit = r->applied;
     if (r->commit > lastIndex(r)) r->commit = lastIndex(r);
 
-    r->role = r->prev_role = RAFT_FOLLOWER;
     r->prev_term = r->term;
     resetElectionTimer(r);
     if (r->is_voter && r->quorum == 1) campaign(r, CAMPAIGN_PRE);
@@ -876,8 +1221,6 @@ void raftFree(raft *r) {
     for (size_t i = 0; i < r->nents; i++) free(r->ents[i].data);
     free(r->ents);
     for (int i = 0; i < r->npeers; i++) free(r->peers[i].inflight);
-    free(r->peers);
-    free(r->voters);
     free(r->now.m);
     free(r->after.m);
     free(r->preads);
@@ -903,7 +1246,13 @@ void raftGetInfo(const raft *r, raftInfo *info) {
     info->first_index = r->offset + 1;
     info->last_index = lastIndex(r);
     info->transferee = r->transferee;
-    info->nvoters = r->cfg.nvoters;
+    info->nvoters = r->conf.nvoters;
+    info->nlearners = r->conf.nlearners;
+    info->is_voter = r->is_voter;
+    info->is_learner = r->is_learner;
+    info->conf_index = r->conf_index;
+    info->snap_index = r->snap_index;
+    info->snap_term = r->snap_term;
 }
 
 int raftGetPeers(const raft *r, raftPeerInfo *out, int max) {
@@ -915,6 +1264,8 @@ int raftGetPeers(const raft *r, raftPeerInfo *out, int max) {
         out[n].next = p->next;
         out[n].ticks_since_contact = p->ticks_since_contact;
         out[n].active = p->recent_active;
+        out[n].is_learner = p->is_learner;
+        out[n].snapshot = p->state == PROGRESS_SNAPSHOT;
     }
     return n;
 }
@@ -925,6 +1276,7 @@ const char *raftRoleName(int role) {
     case RAFT_PRECANDIDATE: return "precandidate";
     case RAFT_CANDIDATE: return "candidate";
     case RAFT_LEADER: return "leader";
+    case RAFT_LEARNER: return "learner";
     default: return "unknown";
     }
 }
@@ -940,6 +1292,7 @@ const char *raftMsgTypeName(int type) {
     case RAFT_MSG_HEARTBEAT: return "Heartbeat";
     case RAFT_MSG_HEARTBEAT_RESP: return "HeartbeatResp";
     case RAFT_MSG_TIMEOUT_NOW: return "TimeoutNow";
+    case RAFT_MSG_SNAPSHOT: return "Snapshot";
     default: return "Unknown";
     }
 }
