@@ -5,7 +5,12 @@ that leave it whole); `make_cluster(n=3, proxied=False, **options)` starts a
 fresh cluster per test (proxied=True lets the test cut nodes off, see
 cluster.py). Every cluster waits for one agreed, writable leader before the
 test starts and is stopped by PID at teardown. A failing test gets the tail
-of every node's log attached to its report."""
+of every node's log attached to its report.
+
+Run: /usr/bin/python3 -m pytest -q tests/cluster (about 2 minutes; the
+checker's own unit tests in test_linearizability_checker.py need no server).
+RAFTKV_SERVER=/path/to/raftkv-server tests another binary, e.g. one built
+from a clean export of HEAD while the shared tree is mid-edit."""
 import pytest
 
 from .cluster import LIVE_CLUSTERS, Cluster
