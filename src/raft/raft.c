@@ -817,11 +817,16 @@ static void leaderHeartbeatResp(raft *r, raftPeer *p, const raftMsg *m) {
 void raftStep(raft *r, const raftMsg *m) {
     if (m->to != r->cfg.id || m->from == r->cfg.id || m->type == RAFT_MSG_SNAPSHOT) return;
     raftPeer *p = findPeer(r, m->from);
-    /* A non-member is heard only as a leader (this node's configuration
-     * lags, or it is joining), or as the leader it just was handing over
-     * after its own removal: its votes and answers are ignored, so a
-     * removed node never disrupts the cluster. */
+    /* A non-member is heard as a leader (this node's configuration lags,
+     * or it is joining), or as the leader it just was handing over after
+     * its own removal. Its vote requests are ignored once the configuration
+     * that left it out is committed, so a removed node never disrupts the
+     * cluster; before that the entry may still be undone (the sender may
+     * be the one to win) and the usual rules apply. Its answers never
+     * count. */
+    int vote_req = m->type == RAFT_MSG_VOTE || m->type == RAFT_MSG_PREVOTE;
     if (!p && m->type != RAFT_MSG_APPEND && m->type != RAFT_MSG_HEARTBEAT &&
+        !(vote_req && r->conf_index > r->commit) &&
         !(m->type == RAFT_MSG_TIMEOUT_NOW && m->from == r->leader && m->term == r->term))
         return;
     if (p) p->ticks_since_contact = 0;
@@ -840,10 +845,11 @@ void raftStep(raft *r, const raftMsg *m) {
             becomeFollower(r, m->term, 0);
         }
     } else if (m->term < r->term) {
-        if ((r->cfg.check_quorum || r->cfg.pre_vote) &&
+        if ((r->cfg.check_quorum || r->cfg.pre_vote || !p) &&
             (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT)) {
             /* tell a stale leader about the new term (it may be cut off
-             * from everyone else, and PreVote would never bump it) */
+             * from everyone else, and PreVote would never bump it; a
+             * removed one hears from no leader at all) */
             newMsg(r, RAFT_MSG_APPEND_RESP, m->from, 1);
         } else if (m->type == RAFT_MSG_PREVOTE) {
             raftMsg *resp = newMsg(r, RAFT_MSG_PREVOTE_RESP, m->from, 0);

@@ -88,7 +88,9 @@
  * removes itself keeps leading (without counting itself) until the removal
  * commits, then steps down, hands a TimeoutNow to the most up-to-date voter
  * and stays silent. A node not in the configuration never campaigns, and
- * members ignore vote requests from non-members. A node created with no
+ * members ignore vote requests from non-members once that configuration
+ * is committed (before, the entry may be undone: usual rules; a removed
+ * node cannot win either way, and with pre_vote never raises a term). A node created with no
  * voters and no conf (joining) knows no configuration: it refuses entries
  * until a snapshot is installed (its rejections ask the leader for one).
  * At most RAFT_MAX_MEMBERS voters and learners in all. */

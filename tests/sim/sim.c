@@ -32,7 +32,6 @@
 
 #include "raft.h"
 
-#define MAXN 5
 #define TICK_UNITS 10
 #define CHAOS_UNITS 8000
 #define SETTLE_UNITS 10000
@@ -110,9 +109,12 @@ typedef struct simEnt {
     unsigned char *data;
 } simEnt;
 
+/* The entries after base (a snapshot or compaction point, whose chain and
+ * term are kept). */
 typedef struct simLog {
-    simEnt *e;      /* index i at e[i - 1] */
+    simEnt *e;      /* index base + 1 + i at e[i] */
     size_t n, cap;
+    uint64_t base, base_term, base_chain;
 } simLog;
 
 static uint64_t mix(uint64_t h, uint64_t v) {
@@ -127,8 +129,16 @@ static uint64_t entChain(uint64_t prev, const raftEntry *e) {
     return mix(h, e->len);
 }
 
+static uint64_t logLast(const simLog *l) { return l->base + l->n; }
+static simEnt *logAt(const simLog *l, uint64_t i) { return &l->e[i - l->base - 1]; }
+
+/* Chain/term at i (base <= i <= last). */
+static uint64_t logChain(const simLog *l, uint64_t i) { return i == l->base ? l->base_chain : logAt(l, i)->chain; }
+static uint64_t logTerm(const simLog *l, uint64_t i) { return i == l->base ? l->base_term : logAt(l, i)->term; }
+
+/* Deletes entries >= from (all of them when from <= base). */
 static void logTruncate(simLog *l, uint64_t from) {
-    while (l->n >= from) free(l->e[--l->n].data);
+    while (l->n && logLast(l) >= from) free(l->e[--l->n].data);
 }
 
 static void logPush(simLog *l, const raftEntry *e) {
@@ -138,20 +148,40 @@ static void logPush(simLog *l, const raftEntry *e) {
     s->type = e->type;
     s->len = e->len;
     s->data = dupBytes(e->data, e->len);
-    s->chain = entChain(l->n ? l->e[l->n - 1].chain : 0, e);
+    s->chain = entChain(logChain(l, logLast(l)), e);
     l->n++;
 }
 
+/* Empties the log and makes (base, term, chain) its start. */
+static void logReset(simLog *l, uint64_t base, uint64_t term, uint64_t chain) {
+    logTruncate(l, 0);
+    l->base = base;
+    l->base_term = term;
+    l->base_chain = chain;
+}
+
+/* Drops the entries up to to (base < to <= last). */
+static void logCompact(simLog *l, uint64_t to) {
+    uint64_t term = logTerm(l, to), chain = logChain(l, to);
+    size_t k = to - l->base;
+    for (size_t i = 0; i < k; i++) free(l->e[i].data);
+    memmove(l->e, l->e + k, (l->n - k) * sizeof(simEnt));
+    l->n -= k;
+    l->base = to;
+    l->base_term = term;
+    l->base_chain = chain;
+}
+
 static void logCopy(simLog *dst, const simLog *src) {
-    logTruncate(dst, 1);
+    logReset(dst, src->base, src->base_term, src->base_chain);
     for (size_t i = 0; i < src->n; i++) {
-        raftEntry e = {src->e[i].term, i + 1, src->e[i].type, src->e[i].len, src->e[i].data};
+        raftEntry e = {src->e[i].term, src->base + 1 + i, src->e[i].type, src->e[i].len, src->e[i].data};
         logPush(dst, &e);
     }
 }
 
 static void logFree(simLog *l) {
-    logTruncate(l, 1);
+    logTruncate(l, 0);
     free(l->e);
     memset(l, 0, sizeof(*l));
 }
@@ -222,6 +252,13 @@ typedef struct simMsgBuf {
     uint64_t due;
 } simMsgBuf;
 
+/* A snapshot: the state machine's digest (the chain of the applied prefix)
+ * at index, and the membership as of index. */
+typedef struct simSnap {
+    uint64_t index, term, chain;
+    raftConfState conf;
+} simSnap;
+
 typedef struct simWrite {
     uint64_t truncate_from;
     raftEntry *ents;                /* deep-copied */
@@ -230,6 +267,8 @@ typedef struct simWrite {
     raftHardState hs;
     raftMsg *msgs;                  /* after-persist messages, deep-copied */
     size_t nmsgs;
+    int install;                    /* instead: install snap (state machine + log start) */
+    simSnap snap;
     uint64_t due;
 } simWrite;
 
@@ -243,7 +282,10 @@ typedef struct simNode {
     simLog image;                   /* the log as handed out by updates */
     simLog durable;
     raftHardState dhs;
-    uint64_t applied;               /* survives crashes (the state machine) */
+    int conf_known;                 /* durable: membership as of durable.base known */
+    raftConfState dconf;
+    uint64_t applied, applied_term, applied_chain;  /* the state machine: survives crashes */
+    simSnap snap;                   /* latest checkpoint: survives crashes */
     uint64_t checked_commit;        /* prefix already checked against committed */
     simWrite *writes;
     size_t nwrites, capwrites;
@@ -251,21 +293,35 @@ typedef struct simNode {
     uint64_t term;
 } simNode;
 
+/* A snapshot on its way (out of band, as the server streams it). */
+typedef struct simTransfer {
+    uint64_t from, to, due;
+    simSnap snap;
+} simTransfer;
+
+#define MAXN 7
+
 static simNode nodes[MAXN];
-static int nnodes;
+static int nnodes;                  /* started: the initial voters and the spares */
+static int ninitial;
 static uint64_t voter_ids[MAXN];
 static raftConfig base_cfg;
+static int added[MAXN + 1], removed[MAXN + 1];  /* removed: the removal committed */
 
 static simMsgBuf *net;
 static size_t nnet, capnet;
+static simTransfer *xfers;
+static size_t nxfers, capxfers;
 static double p_drop, p_dup, p_reorder;
 static uint64_t link_due[MAXN][MAXN];  /* links are FIFO (as TCP) except reordered messages */
 static uint64_t max_delay, max_disk_delay;
-static double p_crash, p_crash_leader, p_partition, p_propose;
-static uint64_t stat_msgs, stat_proposals, stat_elections, stat_reads;
+static double p_crash, p_crash_leader, p_partition, p_propose, p_snapshot, p_conf, p_xfer_fail;
+static uint64_t stat_msgs, stat_proposals, stat_elections, stat_reads, stat_snap_sent, stat_snap_installed,
+    stat_conf;
 
 static raftMsg msgCopy(const raftMsg *m) {
     raftMsg c = *m;
+    c.conf = NULL;
     if (m->nentries) {
         c.entries = xmalloc(m->nentries * sizeof(raftEntry));
         for (size_t i = 0; i < m->nentries; i++) {
@@ -306,6 +362,14 @@ static void netSend(const raftMsg *m) {
 
 static simNode *nodeById(uint64_t id) { return &nodes[id - 1]; }
 
+static int inConf(const raftConfState *c, uint64_t id) {
+    for (int i = 0; i < c->nvoters; i++)
+        if (c->voters[i] == id) return 1;
+    for (int i = 0; i < c->nlearners; i++)
+        if (c->learners[i] == id) return 1;
+    return 0;
+}
+
 /* ---------------------------------------------------------------------------
  * Checks
  * ------------------------------------------------------------------------- */
@@ -323,31 +387,56 @@ static void checkLeader(simNode *n, uint64_t term) {
     leader_of_term[term] = n->id;
 }
 
-/* A leader's log must hold every entry committed in an earlier term. */
+/* A leader's state (snapshot point + log) must hold every entry committed
+ * in an earlier term: its log start is committed, and the chain at the
+ * last such entry is the committed one. */
 static void checkCompleteness(simNode *n) {
     uint64_t i = ncommitted;
     while (i && commit_term[i - 1] >= n->term) i--;
     if (!i) return;
-    if (n->image.n < i || n->image.e[i - 1].chain != committed[i - 1])
+    const simLog *l = &n->image;
+    if (l->base && (l->base > ncommitted || committed[l->base - 1] != l->base_chain))
+        fail("leader completeness: leader %" PRIu64 " starts from an uncommitted point %" PRIu64, n->id, l->base);
+    if (i <= l->base) return;
+    if (logLast(l) < i || logChain(l, i) != committed[i - 1])
         fail("leader completeness: leader %" PRIu64 " of term %" PRIu64 " lacks index %" PRIu64
              " committed by term %" PRIu64, n->id, n->term, i, commit_term[i - 1]);
 }
 
+/* A committed CONF entry that removes a node: that node must never lead
+ * again nor disturb the others. */
+static void noteCommittedConf(const simEnt *e) {
+    int op;
+    uint64_t id;
+    if (e->type != RAFT_ENTRY_CONF || raftConfChangeDecode(e->data, e->len, &op, &id) != 0) return;
+    if (op == RAFT_CONF_REMOVE && id >= 1 && id <= MAXN && !removed[id]) {
+        removed[id] = 1;
+        trace("removal of node %" PRIu64 " committed", id);
+    }
+}
+
 static void recordCommitted(simNode *n, uint64_t commit) {
-    if (commit > n->image.n) fail("node %" PRIu64 " commit %" PRIu64 " beyond its log %zu", n->id, commit, n->image.n);
-    for (uint64_t i = n->checked_commit + 1; i <= commit; i++) {
+    if (commit > logLast(&n->image))
+        fail("node %" PRIu64 " commit %" PRIu64 " beyond its log %" PRIu64, n->id, commit, logLast(&n->image));
+    uint64_t from = n->checked_commit + 1;
+    if (from <= n->image.base) from = n->image.base + 1;
+    for (uint64_t i = from; i <= commit; i++) {
+        uint64_t chain = logChain(&n->image, i);
         if (i <= ncommitted) {
-            if (committed[i - 1] != n->image.e[i - 1].chain)
+            if (committed[i - 1] != chain)
                 fail("state machine safety: node %" PRIu64 " commits a different entry at %" PRIu64, n->id, i);
             continue;
         }
+        if (i != ncommitted + 1) fail("node %" PRIu64 " commits %" PRIu64 " past the known prefix %" PRIu64,
+                                      n->id, i, ncommitted);
         if (ncommitted == capcommitted) {
             capcommitted = capcommitted ? capcommitted * 2 : 64;
             committed = realloc(committed, capcommitted * sizeof(uint64_t));
             commit_term = realloc(commit_term, capcommitted * sizeof(uint64_t));
         }
-        committed[ncommitted] = n->image.e[i - 1].chain;
+        committed[ncommitted] = chain;
         commit_term[ncommitted++] = n->term;
+        noteCommittedConf(logAt(&n->image, i));
         for (int k = 0; k < nnodes; k++) {
             simNode *o = &nodes[k];
             if (o->up && o->role == RAFT_LEADER && o->term > n->term) checkCompleteness(o);
@@ -359,9 +448,10 @@ static void recordCommitted(simNode *n, uint64_t commit) {
 static void checkApply(simNode *n, const raftEntry *e) {
     if (e->index != n->applied + 1)
         fail("node %" PRIu64 " applies %" PRIu64 " after %" PRIu64, n->id, e->index, n->applied);
-    if (e->index > n->durable.n || n->durable.e[e->index - 1].term != e->term)
+    const simLog *d = &n->durable;
+    if (e->index <= d->base || e->index > logLast(d) || logTerm(d, e->index) != e->term)
         fail("persistence: node %" PRIu64 " applies %" PRIu64 " before it is durable", n->id, e->index);
-    uint64_t chain = n->durable.e[e->index - 1].chain;
+    uint64_t chain = logChain(d, e->index);
     if (e->index <= ncommitted) {
         if (committed[e->index - 1] != chain)
             fail("state machine safety: node %" PRIu64 " applies a different entry at %" PRIu64, n->id, e->index);
@@ -370,11 +460,107 @@ static void checkApply(simNode *n, const raftEntry *e) {
         recordCommitted(n, e->index);
     }
     n->applied = e->index;
+    n->applied_term = e->term;
+    n->applied_chain = chain;
+}
+
+/* ---------------------------------------------------------------------------
+ * Snapshots: taken at the applied index, sent out of band
+ * ------------------------------------------------------------------------- */
+
+/* The node checkpoints its state machine and compacts its log a little
+ * behind it (memory and disk alike). */
+static void takeSnapshot(simNode *n) {
+    if (n->applied <= n->snap.index) return;
+    simSnap s = {n->applied, n->applied_term, n->applied_chain, {0}};
+    if (raftGetConfState(n->r, s.index, &s.conf) != 0)
+        fail("node %" PRIu64 " has no configuration at its applied index %" PRIu64, n->id, s.index);
+    if (raftSnapshotTaken(n->r, s.index, s.term) != 0)
+        fail("node %" PRIu64 " refuses its snapshot at %" PRIu64, n->id, s.index);
+    n->snap = s;
+    uint64_t margin = rndRange(0, 20), to = s.index > margin ? s.index - margin : 0;
+    if (to > n->durable.base && to > n->image.base && to <= logLast(&n->durable)) {
+        raftConfState cs;
+        if (raftGetConfState(n->r, to, &cs) != 0) fail("node %" PRIu64 ": no configuration at %" PRIu64, n->id, to);
+        raftCompact(n->r, to);
+        logCompact(&n->durable, to);
+        logCompact(&n->image, to);
+        n->dconf = cs;
+        n->conf_known = 1;
+    }
+    trace("node %" PRIu64 " snapshot at %" PRIu64 ", log from %" PRIu64, n->id, s.index, n->durable.base + 1);
+}
+
+static void transferFailed(size_t k) {
+    simTransfer *t = &xfers[k];
+    simNode *from = nodeById(t->from);
+    trace("snapshot transfer %" PRIu64 "->%" PRIu64 " fails", t->from, t->to);
+    if (from->up) raftSnapshotFailed(from->r, t->to);
+    xfers[k] = xfers[--nxfers];
+}
+
+/* The leader's server on a SNAPSHOT message (after raftAdvance, as it may
+ * take a checkpoint): streams its latest checkpoint, or a fresh one when
+ * that is older than asked (or empty). */
+static void startTransfer(simNode *n, uint64_t to, uint64_t index) {
+    for (size_t i = 0; i < nxfers; i++)
+        if (xfers[i].from == n->id && xfers[i].to == to) return;     /* already streaming */
+    if (n->snap.index < index || !n->snap.index) takeSnapshot(n);
+    if (n->snap.index < index)
+        fail("node %" PRIu64 " asked for a snapshot at %" PRIu64 " beyond its applied %" PRIu64, n->id, index,
+             n->applied);
+    if (!n->snap.index) {
+        raftSnapshotFailed(n->r, to);   /* nothing applied yet */
+        return;
+    }
+    GROW(xfers, nxfers, capxfers);
+    simTransfer *t = &xfers[nxfers++];
+    t->from = n->id;
+    t->to = to;
+    t->snap = n->snap;
+    t->due = now + rndRange(max_delay, 8 * max_delay);
+    stat_snap_sent++;
+    trace("node %" PRIu64 " streams snapshot %" PRIu64 " to %" PRIu64, n->id, t->snap.index, t->to);
+}
+
+static void queueInstall(simNode *n, const simSnap *s);
+
+/* Delivers or fails the transfers that are due. */
+static void transfersDue(void) {
+    for (size_t k = 0; k < nxfers;) {
+        simTransfer *t = &xfers[k];
+        simNode *from = nodeById(t->from), *to = nodeById(t->to);
+        if (!from->up || !to->up) {
+            transferFailed(k);
+            continue;
+        }
+        if (t->due > now) {
+            k++;
+            continue;
+        }
+        if (from->group != to->group || chance(p_xfer_fail)) {
+            transferFailed(k);
+            continue;
+        }
+        simSnap s = t->snap;
+        xfers[k] = xfers[--nxfers];
+        if (!s.index || s.index > ncommitted || committed[s.index - 1] != s.chain)
+            fail("state machine safety: snapshot %" PRIu64 " of node %" PRIu64 " is not the committed state",
+                 s.index, t->from);
+        queueInstall(to, &s);
+    }
 }
 
 /* ---------------------------------------------------------------------------
  * Driving one node
  * ------------------------------------------------------------------------- */
+
+static void pushWrite(simNode *n, simWrite *w) {
+    w->due = now + rndRange(0, max_disk_delay);
+    if (n->nwrites && w->due < n->writes[n->nwrites - 1].due) w->due = n->writes[n->nwrites - 1].due;
+    GROW(n->writes, n->nwrites, n->capwrites);
+    n->writes[n->nwrites++] = *w;
+}
 
 /* Queues the update's write on the node's disk: it completes after a random
  * delay, never before an earlier one. */
@@ -393,10 +579,16 @@ static void queueWrite(simNode *n, const raftUpdate *u) {
     w.nmsgs = u->nmsgs_after_persist;
     w.msgs = xmalloc(w.nmsgs * sizeof(raftMsg));
     for (size_t i = 0; i < w.nmsgs; i++) w.msgs[i] = msgCopy(&u->msgs_after_persist[i]);
-    w.due = now + rndRange(0, max_disk_delay);
-    if (n->nwrites && w.due < n->writes[n->nwrites - 1].due) w.due = n->writes[n->nwrites - 1].due;
-    GROW(n->writes, n->nwrites, n->capwrites);
-    n->writes[n->nwrites++] = w;
+    pushWrite(n, &w);
+}
+
+/* The receiver's server installs a snapshot in order with its log writes. */
+static void queueInstall(simNode *n, const simSnap *s) {
+    simWrite w;
+    memset(&w, 0, sizeof(w));
+    w.install = 1;
+    w.snap = *s;
+    pushWrite(n, &w);
 }
 
 static void processUpdates(simNode *n) {
@@ -404,6 +596,8 @@ static void processUpdates(simNode *n) {
         if (guard > 100) fail("node %" PRIu64 " never runs out of updates", n->id);
         raftUpdate u;
         raftGetUpdate(n->r, &u);
+        uint64_t snap_to[2 * RAFT_MAX_MEMBERS], snap_index[2 * RAFT_MAX_MEMBERS];
+        int nsnap = 0;
         if (u.role_changed) {
             trace("node %" PRIu64 " is %s term %" PRIu64 " leader %" PRIu64, n->id,
                   raftRoleName(u.role), u.term, u.leader);
@@ -412,20 +606,34 @@ static void processUpdates(simNode *n) {
             n->term = u.term;
         }
         if (u.role == RAFT_LEADER) checkLeader(n, u.term);
+        if (u.role == RAFT_LEADER && u.role_changed && removed[n->id])
+            fail("removed node %" PRIu64 " is elected in term %" PRIu64, n->id, u.term);
         if (u.truncate_from) {
             if (u.truncate_from <= n->applied)
                 fail("node %" PRIu64 " truncates applied entries from %" PRIu64, n->id, u.truncate_from);
             logTruncate(&n->image, u.truncate_from);
         }
         for (size_t i = 0; i < u.nentries; i++) {
-            if (u.entries[i].index != n->image.n + 1)
-                fail("node %" PRIu64 " hands out entry %" PRIu64 " after %zu", n->id, u.entries[i].index, n->image.n);
+            if (u.entries[i].index != logLast(&n->image) + 1)
+                fail("node %" PRIu64 " hands out entry %" PRIu64 " after %" PRIu64, n->id, u.entries[i].index,
+                     logLast(&n->image));
             logPush(&n->image, &u.entries[i]);
-            pairsInsert(u.entries[i].index, u.entries[i].term, n->image.e[n->image.n - 1].chain);
+            pairsInsert(u.entries[i].index, u.entries[i].term, logChain(&n->image, logLast(&n->image)));
         }
         if (u.role == RAFT_LEADER && u.role_changed) checkCompleteness(n);
         recordCommitted(n, u.hs.commit);
-        for (size_t i = 0; i < u.nmsgs; i++) netSend(&u.msgs[i]);
+        for (size_t i = 0; i < u.nmsgs; i++) {
+            const raftMsg *m = &u.msgs[i];
+            if (m->type != RAFT_MSG_SNAPSHOT) {
+                netSend(m);
+                continue;
+            }
+            if (!m->conf || m->index < n->image.base)
+                fail("node %" PRIu64 " asks for a snapshot before its log start", n->id);
+            if (nsnap == 2 * RAFT_MAX_MEMBERS) continue;    /* the core times it out */
+            snap_to[nsnap] = m->to;
+            snap_index[nsnap++] = m->index;
+        }
 
         if (u.truncate_from || u.nentries || u.hs_changed || u.nmsgs_after_persist) queueWrite(n, &u);
 
@@ -446,6 +654,7 @@ static void processUpdates(simNode *n) {
             reads[ctx].done = 1;
         }
         raftAdvance(n->r, &u);
+        for (int i = 0; i < nsnap; i++) startTransfer(n, snap_to[i], snap_index[i]);
     }
 }
 
@@ -456,15 +665,53 @@ static void writeFree(simWrite *w) {
     free(w->msgs);
 }
 
+/* Swaps the state machine to the snapshot and moves the durable log start
+ * to it (keeping the entries after it only if the log holds its last
+ * entry), all at once; then tells the core. Dropped when not newer than
+ * the state machine. */
+static void completeInstall(simNode *n, const simSnap *s) {
+    if (s->index <= n->applied) {
+        trace("node %" PRIu64 " drops snapshot %" PRIu64 " (applied %" PRIu64 ")", n->id, s->index, n->applied);
+        return;
+    }
+    simLog *d = &n->durable, *im = &n->image;
+    if (s->index >= d->base && s->index <= logLast(d) && logTerm(d, s->index) == s->term && s->index > d->base)
+        logCompact(d, s->index);
+    else
+        logReset(d, s->index, s->term, s->chain);
+    if (s->index >= im->base && s->index <= logLast(im) && logTerm(im, s->index) == s->term) {
+        if (s->index > im->base) logCompact(im, s->index);
+    } else {
+        logReset(im, s->index, s->term, s->chain);
+    }
+    n->dconf = s->conf;
+    n->conf_known = 1;
+    n->applied = s->index;
+    n->applied_term = s->term;
+    n->applied_chain = s->chain;
+    if (n->checked_commit < s->index) n->checked_commit = s->index;
+    n->snap = *s;
+    stat_snap_installed++;
+    trace("node %" PRIu64 " installs snapshot %" PRIu64 " term %" PRIu64, n->id, s->index, s->term);
+    raftSnapshotInstalled(n->r, s->index, s->term, &s->conf);
+}
+
 /* Completes the node's writes that are due, in order. */
 static void completeWrites(simNode *n) {
     size_t done = 0;
-    while (done < n->nwrites && n->writes[done].due <= now) {
+    while (n->up && done < n->nwrites && n->writes[done].due <= now) {
         simWrite *w = &n->writes[done++];
-        if (w->truncate_from) logTruncate(&n->durable, w->truncate_from);
+        simLog *d = &n->durable;
+        if (w->install) {
+            completeInstall(n, &w->snap);
+            processUpdates(n);
+            continue;
+        }
+        if (w->truncate_from) logTruncate(d, w->truncate_from);
         for (size_t i = 0; i < w->nents; i++) {
-            if (w->ents[i].index != n->durable.n + 1) fail("node %" PRIu64 " writes out of order", n->id);
-            logPush(&n->durable, &w->ents[i]);
+            if (w->ents[i].index <= d->base) continue;  /* under an installed snapshot */
+            if (w->ents[i].index != logLast(d) + 1) fail("node %" PRIu64 " writes out of order", n->id);
+            logPush(d, &w->ents[i]);
         }
         if (w->hs_changed) n->dhs = w->hs;
         for (size_t i = 0; i < w->nmsgs; i++) netSend(&w->msgs[i]);
@@ -482,28 +729,31 @@ static void nodeStart(simNode *n) {
     c.id = n->id;
     c.seed = rnd();
     c.applied = n->applied;
-    raftEntry *ents = xmalloc(n->durable.n * sizeof(raftEntry));
-    for (size_t i = 0; i < n->durable.n; i++) {
-        simEnt *s = &n->durable.e[i];
-        raftEntry e = {s->term, i + 1, s->type, s->len, s->data};
+    if (n->conf_known) c.conf = &n->dconf;
+    else if (n->id > (uint64_t)ninitial) c.nvoters = 0;     /* joining */
+    const simLog *d = &n->durable;
+    raftEntry *ents = xmalloc(d->n * sizeof(raftEntry));
+    for (size_t i = 0; i < d->n; i++) {
+        const simEnt *s = &d->e[i];
+        raftEntry e = {s->term, d->base + 1 + i, s->type, s->len, s->data};
         ents[i] = e;
     }
-    n->r = raftNew(&c, &n->dhs, 0, 0, ents, n->durable.n);
+    n->r = raftNew(&c, &n->dhs, d->base, d->base_term, ents, d->n);
     free(ents);
     if (!n->r) fail("raftNew failed for node %" PRIu64, n->id);
     n->up = 1;
     n->role = RAFT_FOLLOWER;
     n->term = n->dhs.term;
-    logCopy(&n->image, &n->durable);
-    trace("node %" PRIu64 " starts: term %" PRIu64 " log %zu applied %" PRIu64, n->id, n->dhs.term,
-          n->durable.n, n->applied);
+    logCopy(&n->image, d);
+    trace("node %" PRIu64 " starts: term %" PRIu64 " log (%" PRIu64 ", %" PRIu64 "] applied %" PRIu64, n->id,
+          n->dhs.term, d->base, logLast(d), n->applied);
 }
 
 static void nodeCrash(simNode *n) {
     trace("node %" PRIu64 " crashes (%zu writes lost)", n->id, n->nwrites);
     for (size_t i = 0; i < nreads; i++)
         if (reads[i].node == (int)(n - nodes)) reads[i].done = 1;
-    if (n->checked_commit > n->durable.n) n->checked_commit = n->durable.n;
+    if (n->checked_commit > logLast(&n->durable)) n->checked_commit = logLast(&n->durable);
     for (size_t i = 0; i < n->nwrites; i++) writeFree(&n->writes[i]);
     n->nwrites = 0;
     raftFree(n->r);
@@ -523,7 +773,24 @@ static void deliverDue(void) {
             trace("deliver %s %" PRIu64 "->%" PRIu64 " term %" PRIu64 " idx %" PRIu64 " lt %" PRIu64
                   " n %zu commit %" PRIu64 " rej %d", raftMsgTypeName(b.m.type), b.m.from, b.m.to, b.m.term,
                   b.m.index, b.m.log_term, b.m.nentries, b.m.commit, b.m.reject);
+            uint64_t member_term = 0;
+            for (int k = 0; k < nnodes; k++) {
+                const simNode *o = &nodes[k];
+                if (removed[o->id]) continue;
+                if (o->term > member_term) member_term = o->term;
+                if (o->dhs.term > member_term) member_term = o->dhs.term;
+            }
             raftStep(to->r, &b.m);
+            raftInfo after;
+            raftGetInfo(to->r, &after);
+            /* a removed node never disturbs the members: it never brings
+             * one to a term no member had (its hand-over TimeoutNow as a
+             * leader aside); PreVote is what keeps one unaware of its
+             * removal from growing its term */
+            if (removed[b.m.from] && !removed[b.m.to] && base_cfg.pre_vote &&
+                b.m.type != RAFT_MSG_TIMEOUT_NOW && after.term > member_term)
+                fail("removed node %" PRIu64 " raises node %" PRIu64 "'s term to %" PRIu64, b.m.from, b.m.to,
+                     after.term);
             processUpdates(to);
         }
         msgFree(&b.m);
@@ -548,7 +815,11 @@ static void resetGlobals(void) {
     nreads = capreads = 0;
     for (size_t i = 0; i < nnet; i++) msgFree(&net[i].m);
     nnet = 0;
+    nxfers = 0;
+    memset(added, 0, sizeof(added));
+    memset(removed, 0, sizeof(removed));
     stat_msgs = stat_proposals = stat_elections = stat_reads = 0;
+    stat_snap_sent = stat_snap_installed = stat_conf = 0;
 }
 
 static void freeNodes(void) {
@@ -584,6 +855,44 @@ static void askRead(simNode *n) {
     processUpdates(n);
 }
 
+/* The operator's membership changes, through the leader: add a spare node
+ * as a learner, promote a learner that caught up, remove a voter (the
+ * leader itself too) or a learner. Removed ids never come back. */
+static void changeMembership(simNode *n) {
+    raftConfState cs;
+    raftGetConfState(n->r, 0, &cs);
+    raftInfo info;
+    raftGetInfo(n->r, &info);
+    int op = 0;
+    uint64_t id = 0;
+    int kind = (int)rndRange(0, 2);
+    if (kind == 0) {
+        for (uint64_t k = (uint64_t)ninitial + 1; k <= (uint64_t)nnodes && !id; k++)
+            if (!added[k]) id = k;
+        op = RAFT_CONF_ADD_LEARNER;
+    } else if (kind == 1) {
+        raftPeerInfo peers[RAFT_MAX_MEMBERS];
+        int np = raftGetPeers(n->r, peers, RAFT_MAX_MEMBERS);
+        for (int i = 0; i < np && !id; i++)
+            if (peers[i].is_learner && peers[i].match + 5 >= info.last_index) id = peers[i].id;
+        op = RAFT_CONF_PROMOTE;
+    } else if (cs.nvoters >= 3 || cs.nlearners) {
+        op = RAFT_CONF_REMOVE;
+        if (cs.nlearners && chance(0.3)) id = cs.learners[rndRange(0, cs.nlearners - 1)];
+        else if (cs.nvoters >= 3) id = cs.voters[rndRange(0, cs.nvoters - 1)];
+    }
+    if (!id) return;
+    char tail[16];
+    int tl = snprintf(tail, sizeof(tail), "addr%" PRIu64, id);
+    uint64_t idx = raftProposeConfChange(n->r, op, id, tail, (uint32_t)tl);
+    trace("node %" PRIu64 " proposes conf change %d of node %" PRIu64 ": index %" PRIu64, n->id, op, id, idx);
+    if (idx) {
+        stat_conf++;
+        if (op == RAFT_CONF_ADD_LEARNER) added[id] = 1;
+    }
+    processUpdates(n);
+}
+
 static void partition(void) {
     int kind = (int)rndRange(0, 2);
     for (int i = 0; i < nnodes; i++) nodes[i].group = 0;
@@ -607,10 +916,12 @@ static void heal(void) {
 
 enum { QUIET = 0, CLIENTS = 1, CHAOS = 2 };
 
-/* One unit of simulated time: deliveries, disk completions, ticks, then
- * (mode permitting) clients and faults. */
+/* One unit of simulated time: deliveries, transfers, disk completions,
+ * ticks, then (mode permitting) clients, snapshots, membership changes and
+ * faults. */
 static void stepTime(int mode) {
     deliverDue();
+    transfersDue();
     for (int i = 0; i < nnodes; i++) {
         simNode *n = &nodes[i];
         if (!n->up) {
@@ -627,9 +938,15 @@ static void stepTime(int mode) {
         }
     }
     simNode *n = &nodes[rndRange(0, nnodes - 1)];
-    if (!n->up || mode == QUIET) return;
+    if (!n->up) return;
+    if (chance(p_snapshot)) {
+        takeSnapshot(n);
+        processUpdates(n);
+    }
+    if (mode == QUIET) return;
     if (chance(p_propose)) propose(n);
     if (chance(0.05)) askRead(n);
+    if (n->role == RAFT_LEADER && chance(p_conf)) changeMembership(n);
     if (mode != CHAOS) return;
     if (chance(0.001) && n->role == RAFT_LEADER) {
         uint64_t to = rndRange(1, nnodes);
@@ -645,12 +962,14 @@ static void stepTime(int mode) {
     if (chance(0.003)) heal();
 }
 
+/* Converged: one leader; every member of its configuration up, with its
+ * log, term and applied state; every read answered. Removed nodes and
+ * spares never added are left out. */
 static int converged(void) {
     simNode *leader = NULL;
     for (int i = 0; i < nnodes; i++) {
         simNode *n = &nodes[i];
-        if (!n->up || n->nwrites) return 0;
-        if (n->role == RAFT_LEADER) {
+        if (n->up && n->role == RAFT_LEADER) {
             if (leader) return 0;
             leader = n;
         }
@@ -661,12 +980,15 @@ static int converged(void) {
     raftInfo li;
     raftGetInfo(leader->r, &li);
     if (li.commit != li.last_index) return 0;
+    raftConfState cs;
+    raftGetConfState(leader->r, 0, &cs);
+    uint64_t last = logLast(&leader->image), chain = logChain(&leader->image, last);
     for (int i = 0; i < nnodes; i++) {
         simNode *n = &nodes[i];
-        if (n->image.n != leader->image.n || n->durable.n != leader->image.n ||
-            n->applied != leader->image.n || n->term != leader->term)
-            return 0;
-        if (n->image.n && n->image.e[n->image.n - 1].chain != leader->image.e[leader->image.n - 1].chain)
+        if (!inConf(&cs, n->id)) continue;
+        if (!n->up || n->nwrites) return 0;
+        if (logLast(&n->image) != last || logLast(&n->durable) != last || n->applied != last ||
+            n->term != leader->term || logChain(&n->image, last) != chain)
             return 0;
     }
     return 1;
@@ -676,17 +998,20 @@ static int runSeed(uint64_t seed) {
     rng_state = seed * 0x2545f4914f6cdd1dULL + 1;
     now = 0;
     resetGlobals();
-    nnodes = chance(0.5) ? 3 : 5;
-    for (int i = 0; i < nnodes; i++) voter_ids[i] = (uint64_t)i + 1;
+    ninitial = chance(0.5) ? 3 : 5;
+    nnodes = ninitial + (int)rndRange(0, MAXN - ninitial);
+    for (int i = 0; i < ninitial; i++) voter_ids[i] = (uint64_t)i + 1;
+    for (int i = 1; i <= ninitial; i++) added[i] = 1;
     memset(&base_cfg, 0, sizeof(base_cfg));
     base_cfg.voters = voter_ids;
-    base_cfg.nvoters = nnodes;
+    base_cfg.nvoters = ninitial;
     base_cfg.election_ticks = 10;
     base_cfg.heartbeat_ticks = (int)rndRange(1, 3);
     base_cfg.pre_vote = chance(0.75);
     base_cfg.check_quorum = chance(0.75);
     base_cfg.max_inflight_msgs = (int)rndRange(1, 8);
     base_cfg.max_msg_bytes = rndRange(8, 256);
+    base_cfg.snapshot_timeout_ticks = (int)rndRange(5, 30);
     p_drop = chance(0.5) ? 0.05 : 0.0;
     p_dup = chance(0.5) ? 0.03 : 0.0;
     p_reorder = chance(0.5) ? 0.1 : 0.0;
@@ -697,14 +1022,19 @@ static int runSeed(uint64_t seed) {
     p_partition = rndRange(1, 3) == 1 ? 0.01 : 0.002;
     p_crash_leader = chance(0.5) ? 0.02 : 0.0;
     p_propose = chance(0.5) ? 0.3 : 0.1;
-    trace("seed %" PRIu64 ": %d nodes pre_vote %d check_quorum %d inflight %d msg_bytes %zu drop %.2f dup %.2f reorder %.2f delay %" PRIu64 " disk %" PRIu64 " crash %.3f leader crash %.3f partition %.3f",
-          seed, nnodes, base_cfg.pre_vote, base_cfg.check_quorum, base_cfg.max_inflight_msgs,
-          base_cfg.max_msg_bytes, p_drop, p_dup, p_reorder, max_delay, max_disk_delay, p_crash, p_crash_leader, p_partition);
+    p_snapshot = chance(0.5) ? 0.02 : 0.002;
+    p_conf = nnodes > ninitial || chance(0.5) ? 0.01 : 0.0;
+    p_xfer_fail = chance(0.5) ? 0.2 : 0.0;
+    trace("seed %" PRIu64 ": %d voters %d spares pre_vote %d check_quorum %d inflight %d msg_bytes %zu drop %.2f dup %.2f reorder %.2f delay %" PRIu64 " disk %" PRIu64 " crash %.3f leader crash %.3f partition %.3f snapshot %.3f conf %.3f",
+          seed, ninitial, nnodes - ninitial, base_cfg.pre_vote, base_cfg.check_quorum, base_cfg.max_inflight_msgs,
+          base_cfg.max_msg_bytes, p_drop, p_dup, p_reorder, max_delay, max_disk_delay, p_crash, p_crash_leader,
+          p_partition, p_snapshot, p_conf);
 
     if (setjmp(fail_jmp)) {
         printf("seed %" PRIu64 " FAILED (replay: tests/sim/sim --seed %" PRIu64 " --verbose)\n", seed, seed);
         memset(nodes, 0, sizeof(nodes));
         nnet = 0;
+        nxfers = 0;
         return 0;
     }
     for (int i = 0; i < nnodes; i++) {
@@ -715,7 +1045,7 @@ static int runSeed(uint64_t seed) {
     for (now = 1; now <= CHAOS_UNITS; now++) stepTime(CHAOS);
 
     heal();
-    p_drop = p_dup = p_reorder = 0;
+    p_drop = p_dup = p_reorder = p_xfer_fail = 0;
     for (int i = 0; i < nnodes; i++)
         if (!nodes[i].up) nodes[i].down_until = now;
     uint64_t end = now + SETTLE_UNITS;
@@ -730,11 +1060,17 @@ static int runSeed(uint64_t seed) {
         }
     }
     if (!ok) fail("no convergence after healing");
-    if (ncommitted > nodes[0].image.n || (ncommitted && nodes[0].image.e[ncommitted - 1].chain != committed[ncommitted - 1]))
+    simNode *leader = NULL;
+    for (int i = 0; i < nnodes; i++)
+        if (nodes[i].role == RAFT_LEADER) leader = &nodes[i];
+    const simLog *l = &leader->image;
+    if (ncommitted > logLast(l) || (ncommitted > l->base && logChain(l, ncommitted) != committed[ncommitted - 1]) ||
+        (l->base && committed[l->base - 1] != l->base_chain))
         fail("a committed entry is missing from the final log");
     trace("seed %" PRIu64 " ok: %" PRIu64 " proposals, %" PRIu64 " committed, %" PRIu64 " elections, %" PRIu64
-          " msgs, %" PRIu64 " of %zu reads served", seed, stat_proposals, ncommitted, stat_elections, stat_msgs,
-          stat_reads, nreads);
+          " msgs, %" PRIu64 " of %zu reads served, %" PRIu64 " snapshots sent, %" PRIu64 " installed, %" PRIu64
+          " membership changes", seed, stat_proposals, ncommitted, stat_elections, stat_msgs, stat_reads, nreads,
+          stat_snap_sent, stat_snap_installed, stat_conf);
     freeNodes();
     return 1;
 }
