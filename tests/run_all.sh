@@ -36,6 +36,7 @@ run unit 300 make -s unit-test
 run raft 300 make -s raft-test
 run sim 600 make -s sim-test
 run blackbox 900 make -s blackbox
+run cluster 900 make -s cluster-test
 run redis-tests 1500 make -s redis-tests
 run fuzz 120 make -s fuzz-short
 run bench-smoke 300 bash bench/bench.sh --smoke
