@@ -149,6 +149,68 @@ void serverCron(void) {
     }
 }
 
+/* INFO commandstats: per command (subcommands apart), found by its table
+ * entry's address in a small open-addressing table. */
+#define CMDSTATS_SLOTS 512
+static struct cmdStat {
+    const struct redisCommand *cmd;
+    long long calls, usec, rejected, failed;
+} cmdStats[CMDSTATS_SLOTS];
+
+static struct cmdStat *cmdStatFor(const struct redisCommand *cmd, int create) {
+    size_t h = ((uintptr_t)cmd >> 4) % CMDSTATS_SLOTS;
+    for (size_t i = 0; i < CMDSTATS_SLOTS; i++, h = (h + 1) % CMDSTATS_SLOTS) {
+        if (cmdStats[h].cmd == cmd) return &cmdStats[h];
+        if (cmdStats[h].cmd == NULL) {
+            if (!create) return NULL;
+            cmdStats[h].cmd = cmd;
+            return &cmdStats[h];
+        }
+    }
+    return NULL; /* more commands than slots: not counted */
+}
+
+void statsCommandCall(const struct redisCommand *cmd, long long usec, int failed) {
+    struct cmdStat *st = cmdStatFor(cmd, 1);
+    if (!st) return;
+    st->calls++;
+    st->usec += usec;
+    if (failed) st->failed++;
+}
+
+void statsCommandRejected(const struct redisCommand *cmd) {
+    struct cmdStat *st = cmdStatFor(cmd, 1);
+    if (st) st->rejected++;
+}
+
+/* INFO errorstats: replies per error code (the first word), at most 128
+ * codes as in Redis; later new codes are not tracked. */
+#define ERRSTATS_MAX 128
+static struct {
+    char code[32];
+    long long count;
+} errStats[ERRSTATS_MAX];
+static int errStatsLen;
+
+void statsErrorReply(const char *err, size_t len) {
+    if (len && err[0] == '-') {
+        err++;
+        len--;
+    }
+    size_t n = 0;
+    while (n < len && n < sizeof(errStats[0].code) - 1 && err[n] != ' ') n++;
+    for (int i = 0; i < errStatsLen; i++) {
+        if (strlen(errStats[i].code) == n && !memcmp(errStats[i].code, err, n)) {
+            errStats[i].count++;
+            return;
+        }
+    }
+    if (errStatsLen == ERRSTATS_MAX) return;
+    memcpy(errStats[errStatsLen].code, err, n);
+    errStats[errStatsLen].code[n] = '\0';
+    errStats[errStatsLen++].count = 1;
+}
+
 void resetServerStats(void) {
     server.stat_numcommands = 0;
     server.stat_numconnections = 0;
@@ -167,6 +229,9 @@ void resetServerStats(void) {
         metrics[m].last_sample_ms = now;
     }
     stat_peak_memory = 0;
+    memset(cmdStats, 0, sizeof(cmdStats));
+    memset(errStats, 0, sizeof(errStats));
+    errStatsLen = 0;
 }
 
 /* ------------------------------------------------------------------ connection commands */
@@ -941,7 +1006,11 @@ static void infoReplication(infoBuf *b) {
     infoCat(b,
             "# Replication\r\n"
             "role:master\r\n"
-            "connected_slaves:0\r\n");
+            "connected_slaves:0\r\n"
+            "master_failover_state:no-failover\r\n"
+            "master_repl_offset:0\r\n"
+            "second_repl_offset:-1\r\n"
+            "repl_backlog_active:0\r\n");
 }
 
 static void infoCpu(infoBuf *b) {
@@ -965,6 +1034,28 @@ static void infoCpu(infoBuf *b) {
 
 static void infoModules(infoBuf *b) {
     infoCat(b, "# Modules\r\n");
+}
+
+static void infoCommandStat(infoBuf *b, const struct redisCommand *cmd, const struct redisCommand *parent) {
+    struct cmdStat *st = cmdStatFor(cmd, 0);
+    if (!st || (!st->calls && !st->rejected && !st->failed)) return;
+    infoCat(b, "cmdstat_%s%s%s:calls=%lld,usec=%lld,usec_per_call=%.2f,rejected_calls=%lld,failed_calls=%lld\r\n",
+            parent ? parent->name : "", parent ? "|" : "", cmd->name, st->calls, st->usec,
+            st->calls ? (double)st->usec / (double)st->calls : 0.0, st->rejected, st->failed);
+}
+
+static void infoCommandStats(infoBuf *b) {
+    infoCat(b, "# Commandstats\r\n");
+    for (const struct redisCommand *cmd = redisCommandTable; cmd->name; cmd++) {
+        infoCommandStat(b, cmd, NULL);
+        for (const struct redisCommand *sub = cmd->subcommands; sub && sub->name; sub++)
+            infoCommandStat(b, sub, cmd);
+    }
+}
+
+static void infoErrorStats(infoBuf *b) {
+    infoCat(b, "# Errorstats\r\n");
+    for (int i = 0; i < errStatsLen; i++) infoCat(b, "errorstat_%s:count=%lld\r\n", errStats[i].code, errStats[i].count);
 }
 
 static void infoKeyspace(infoBuf *b) {
@@ -997,16 +1088,17 @@ static void infoRaft(infoBuf *b) {
             server.read_mode >= 0 && server.read_mode <= READ_STALE ? modes[server.read_mode] : "");
 }
 
-/* Sections in output order; `dflt` ones are in "default", all but modules in "all". */
+/* Sections in output order; `dflt` ones make "default" (and no argument),
+ * "all" and "everything" select every one. */
 static const struct {
     const char *name;
     void (*gen)(infoBuf *b);
-    int dflt, all;
+    int dflt;
 } infoSections[] = {
-    {"server", infoServer, 1, 1},         {"clients", infoClients, 1, 1},     {"memory", infoMemory, 1, 1},
-    {"persistence", infoPersistence, 1, 1}, {"stats", infoStats, 1, 1},       {"replication", infoReplication, 1, 1},
-    {"cpu", infoCpu, 1, 1},               {"modules", infoModules, 1, 0},     {"keyspace", infoKeyspace, 1, 1},
-    {"raft", infoRaft, 1, 1},
+    {"server", infoServer, 1},       {"clients", infoClients, 1},   {"memory", infoMemory, 1},
+    {"persistence", infoPersistence, 1}, {"stats", infoStats, 1},   {"replication", infoReplication, 1},
+    {"cpu", infoCpu, 1},             {"modules", infoModules, 1},   {"commandstats", infoCommandStats, 0},
+    {"errorstats", infoErrorStats, 1}, {"keyspace", infoKeyspace, 1}, {"raft", infoRaft, 1},
 };
 #define INFO_SECTIONS (sizeof(infoSections) / sizeof(infoSections[0]))
 
@@ -1018,7 +1110,7 @@ char *genRedisInfoString(int nsections, const slice *sections, size_t *len) {
     for (int s = 0; s < nsections; s++) {
         const slice *a = &sections[s];
         for (size_t i = 0; i < INFO_SECTIONS; i++) {
-            if (argIs(a, "everything") || (argIs(a, "all") && infoSections[i].all) ||
+            if (argIs(a, "everything") || argIs(a, "all") ||
                 (argIs(a, "default") && infoSections[i].dflt) || argIs(a, infoSections[i].name))
                 want[i] = 1;
         }

@@ -275,6 +275,14 @@ void infoCommand(client *c);
  * malloc'd text, *len its length. Unknown names add nothing. */
 char *genRedisInfoString(int nsections, const slice *sections, size_t *len);
 void resetServerStats(void);
+/* INFO commandstats / errorstats. statsCommandCall: cmd (a command table
+ * entry, subcommand apart) ran for usec, failed if it replied an error;
+ * statsCommandRejected: refused before running (arity, NOAUTH, ...);
+ * statsErrorReply: an error reply was sent, err = its text with or without
+ * the leading '-' (counted by its first word, the code). */
+void statsCommandCall(const struct redisCommand *cmd, long long usec, int failed);
+void statsCommandRejected(const struct redisCommand *cmd);
+void statsErrorReply(const char *err, size_t len);
 /* server.hz times a second from the main loop: samples the instantaneous
  * metrics (ops/sec, kbps) every 100 ms and tracks peak memory. */
 void serverCron(void);

@@ -440,6 +440,34 @@ TEST(command_docs_and_list) {
     CHECK_REPLY("command list x", "-ERR syntax error\r\n");
 }
 
+TEST(info_commandstats_errorstats) {
+    resetServerStats();
+    slice gets = {"get", 3}, cfg = {"config", 6}, sub = {"get", 3};
+    const struct redisCommand *get = lookupCommand(&gets);
+    const struct redisCommand *cfgget = lookupSubcommand(lookupCommand(&cfg), &sub);
+    statsCommandCall(get, 30, 0);
+    statsCommandCall(get, 10, 1);
+    statsCommandRejected(cfgget);
+    statsErrorReply("-ERR wrong number of arguments for 'config|get' command", 56);
+    statsErrorReply("WRONGTYPE Operation against a key holding the wrong kind of value", 65);
+    statsErrorReply("-ERR syntax error", 17);
+    slice secs[] = {{"errorstats", 10}, {"COMMANDSTATS", 12}};
+    size_t len;
+    char *text = genRedisInfoString(2, secs, &len);
+    CHECK_MEM(text, len,
+              "# Commandstats\r\n"
+              "cmdstat_get:calls=2,usec=40,usec_per_call=20.00,rejected_calls=0,failed_calls=1\r\n"
+              "cmdstat_config|get:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0\r\n"
+              "\r\n# Errorstats\r\n"
+              "errorstat_ERR:count=2\r\n"
+              "errorstat_WRONGTYPE:count=1\r\n");
+    free(text);
+    CHECK_REPLY("config resetstat", "+OK\r\n");
+    text = genRedisInfoString(2, secs, &len);
+    CHECK_MEM(text, len, "# Commandstats\r\n\r\n# Errorstats\r\n");
+    free(text);
+}
+
 static void putKey(const char *key, long long expire_ms, uint64_t index) {
     storeApplyBegin();
     dbEntry e;
@@ -449,13 +477,8 @@ static void putKey(const char *key, long long expire_ms, uint64_t index) {
     storeApplyCommit(index);
 }
 
+/* Runs with the store main opened (INFO memory reads its stats too). */
 TEST(info_keyspace_line) {
-    char dir[] = "/tmp/raftkv-test-config-db-XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
-    char *err = NULL;
-    storeOptions o = {.block_cache_bytes = 8 << 20, .write_buffer_bytes = 4 << 20};
-    CHECK(storeOpen(dir, &o, &err) == 0);
-    dbInit();
     slice ks = {"KEYSPACE", 8};
     size_t len;
     char *text = genRedisInfoString(1, &ks, &len);
@@ -478,8 +501,6 @@ TEST(info_keyspace_line) {
     text = genRedisInfoString(1, &none, &len);
     CHECK_EQ_INT(len, 0);
     free(text);
-    storeClose();
-    nftw(dir, rmEntry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int main(void) {
@@ -502,7 +523,23 @@ int main(void) {
     RUN(ping_echo_time);
     RUN(command_info_exact);
     RUN(command_docs_and_list);
+    /* The store opens after the fork tests: a child must not inherit RocksDB's threads. */
+    char dir[] = "/tmp/raftkv-test-config-db-XXXXXX";
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 2;
+    }
+    char *err = NULL;
+    storeOptions o = {.block_cache_bytes = 8 << 20, .write_buffer_bytes = 4 << 20};
+    if (storeOpen(dir, &o, &err) != 0) {
+        fprintf(stderr, "storeOpen: %s\n", err);
+        return 2;
+    }
+    dbInit();
     RUN(info_keyspace_line);
+    RUN(info_commandstats_errorstats);
     freeApplyClient(cl);
+    storeClose();
+    nftw(dir, rmEntry, 16, FTW_DEPTH | FTW_PHYS);
     return TEST_REPORT();
 }
