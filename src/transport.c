@@ -527,8 +527,8 @@ void raftHelloCommand(client *c) {
         peerAuthFailed(c, why);
         return;
     }
-    if (c->argc == 5 && (!string2ll(c->argv[4].ptr, c->argv[4].len, &aport) ||
-                         !clusterValidAnnounce(c->argv[3].ptr, c->argv[3].len, (int)(aport > 65535 ? 0 : aport)))) {
+    if (c->argc == 5 && (!string2ll(c->argv[4].ptr, c->argv[4].len, &aport) || aport < 1 || aport > 65535 ||
+                         !clusterValidAnnounce(c->argv[3].ptr, c->argv[3].len, (int)aport))) {
         snprintf(why, sizeof(why), "invalid announced address '%.*s' port '%.*s'",
                  (int)(c->argv[3].len > 64 ? 64 : c->argv[3].len), c->argv[3].ptr,
                  (int)(c->argv[4].len > 16 ? 16 : c->argv[4].len), c->argv[4].ptr);

@@ -329,7 +329,8 @@ TEST(announced_addresses) {
     CHECK_MEM(c->obuf, c->obuf_len, "-MOVED 12182 localhost:7101\r\n");
     freeApplyClient(c);
     /* A bad announcement refuses the handshake; the direct setter checks too. */
-    const char *bad[][2] = {{"a b", "1"}, {"", "1"}, {"h", "0"}, {"h", "65536"}, {"h", "x"}, {"a,b", "1"}};
+    const char *bad[][2] = {{"a b", "1"}, {"", "1"}, {"h", "0"}, {"h", "65536"}, {"h", "x"}, {"a,b", "1"},
+                          {"h", "-4294960295"}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         client *b = newClient(0, NULL);
         CHECK(!helloAnnouncing(b, "3", bad[i][0], bad[i][1], nonce));
