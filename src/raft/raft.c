@@ -854,6 +854,11 @@ void raftStep(raft *r, const raftMsg *m) {
         } else if (m->type == RAFT_MSG_PREVOTE) {
             raftMsg *resp = newMsg(r, RAFT_MSG_PREVOTE_RESP, m->from, 0);
             resp->reject = 1;
+        } else if (m->type == RAFT_MSG_VOTE) {
+            /* the candidate learns the term: one whose configuration few
+             * others share would hear of it from nobody else */
+            raftMsg *resp = newMsg(r, RAFT_MSG_VOTE_RESP, m->from, 1);
+            resp->reject = 1;
         }
         return;
     }

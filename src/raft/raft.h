@@ -58,7 +58,9 @@
  *   it may then drop log entries <= some c <= i (raftCompact(r, c), delete
  *   them on disk and record the log start (c, term of c, conf as of c from
  *   raftGetConfState before compacting): that is what raftNew takes back).
- * - leader, on a RAFT_MSG_SNAPSHOT in u.msgs (never sent as a raftMsg): stream
+ * - leader, on a RAFT_MSG_SNAPSHOT in u.msgs (never sent as a raftMsg; copy
+ *   to/index and act after raftAdvance, as a fresh checkpoint means calling
+ *   raftSnapshotTaken, and a transfer that cannot start raftSnapshotFailed): stream
  *   to m->to a snapshot whose index is >= m->index (its latest checkpoint, or
  *   a fresh one at its applied index when that is older), with that
  *   checkpoint's own (index, term, conf). While a transfer to that peer is

@@ -41,10 +41,17 @@ TEST(test_vote_granting) {
     CHECK_EQ_INT(u.msgs_after_persist[0].reject, 0);
     raftAdvance(r, &u);
 
-    /* a stale term: ignored */
+    /* a stale term: rejected with the current term, which the candidate
+     * may have no other way to learn */
     v = rtMsg(RAFT_MSG_VOTE, 3, 1, 1);
     raftStep(r, &v);
-    CHECK(!raftHasUpdate(r));
+    raftGetUpdate(r, &u);
+    CHECK_EQ_INT(u.nmsgs_after_persist, 1);
+    CHECK_EQ_INT(u.msgs_after_persist[0].type, RAFT_MSG_VOTE_RESP);
+    CHECK_EQ_INT(u.msgs_after_persist[0].reject, 1);
+    CHECK_EQ_INT(u.msgs_after_persist[0].term, 2);
+    CHECK_EQ_INT(u.hs_changed, 0);
+    raftAdvance(r, &u);
     raftFree(r);
 }
 

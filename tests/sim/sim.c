@@ -5,7 +5,13 @@
  * go), simulated disks (each update's write completes after a random delay,
  * in order; a crash loses every write not completed, and the node restarts
  * from what was durable plus its applied state machine), clients proposing
- * entries, asking linearizable reads and leadership transfers.
+ * entries, asking linearizable reads and leadership transfers. Nodes take
+ * snapshots now and then (the state machine's digest at the applied index
+ * plus the membership, as a checkpoint) and compact their logs; a leader's
+ * SNAPSHOT request streams one out of band (it may fail, or arrive late),
+ * and the receiver installs it in order with its log writes. Spare nodes
+ * start with no configuration and join as learners; the operator promotes
+ * learners that caught up and removes voters (the leader too) and learners.
  *
  * After every event the checker asserts: election safety (at most one leader
  * per term), log matching (an (index, term) pair always denotes the same log
@@ -14,9 +20,13 @@
  * machine safety (an index is applied with the same entry everywhere), the
  * persistence contract (an entry is applied only once durable) and ReadIndex
  * linearizability (a read's index covers every entry committed before the
- * read was asked). At the end the network heals and every node comes back:
- * one leader must emerge, all logs converge, and every committed entry is
- * applied on every node.
+ * read was asked), snapshot safety (a snapshot sent is the committed state
+ * at its index), and that a removed node (its removal committed) is never
+ * elected again and never brings a member to a term no member had (with
+ * PreVote). Leader completeness counts a leader's snapshot point (it must
+ * be committed) as holding the prefix. At the end the network heals and
+ * every node comes back: one leader must emerge, all members of its
+ * configuration converge, and every committed entry is in the final log.
  *
  *   tests/sim/sim --seeds 1000          seeds 1..1000, prints failing seeds
  *   tests/sim/sim --seed 42 --verbose   replays one seed with a trace
@@ -307,6 +317,7 @@ static int ninitial;
 static uint64_t voter_ids[MAXN];
 static raftConfig base_cfg;
 static int added[MAXN + 1], removed[MAXN + 1];  /* removed: the removal committed */
+static uint64_t removed_term[MAXN + 1];             /* its term then */
 
 static simMsgBuf *net;
 static size_t nnet, capnet;
@@ -411,6 +422,7 @@ static void noteCommittedConf(const simEnt *e) {
     if (e->type != RAFT_ENTRY_CONF || raftConfChangeDecode(e->data, e->len, &op, &id) != 0) return;
     if (op == RAFT_CONF_REMOVE && id >= 1 && id <= MAXN && !removed[id]) {
         removed[id] = 1;
+        removed_term[id] = nodeById(id)->term;
         trace("removal of node %" PRIu64 " committed", id);
     }
 }
@@ -608,6 +620,9 @@ static void processUpdates(simNode *n) {
         if (u.role == RAFT_LEADER) checkLeader(n, u.term);
         if (u.role == RAFT_LEADER && u.role_changed && removed[n->id])
             fail("removed node %" PRIu64 " is elected in term %" PRIu64, n->id, u.term);
+        if (u.role == RAFT_CANDIDATE && u.role_changed && removed[n->id] && base_cfg.pre_vote &&
+            u.term > removed_term[n->id])
+            fail("removed node %" PRIu64 " campaigns in term %" PRIu64, n->id, u.term);
         if (u.truncate_from) {
             if (u.truncate_from <= n->applied)
                 fail("node %" PRIu64 " truncates applied entries from %" PRIu64, n->id, u.truncate_from);
@@ -788,7 +803,8 @@ static void deliverDue(void) {
              * leader aside); PreVote is what keeps one unaware of its
              * removal from growing its term */
             if (removed[b.m.from] && !removed[b.m.to] && base_cfg.pre_vote &&
-                b.m.type != RAFT_MSG_TIMEOUT_NOW && after.term > member_term)
+                b.m.type != RAFT_MSG_TIMEOUT_NOW && after.term > member_term &&
+                after.term > removed_term[b.m.from])
                 fail("removed node %" PRIu64 " raises node %" PRIu64 "'s term to %" PRIu64, b.m.from, b.m.to,
                      after.term);
             processUpdates(to);
@@ -818,6 +834,7 @@ static void resetGlobals(void) {
     nxfers = 0;
     memset(added, 0, sizeof(added));
     memset(removed, 0, sizeof(removed));
+    memset(removed_term, 0, sizeof(removed_term));
     stat_msgs = stat_proposals = stat_elections = stat_reads = 0;
     stat_snap_sent = stat_snap_installed = stat_conf = 0;
 }
@@ -1059,7 +1076,20 @@ static int runSeed(uint64_t seed) {
             break;
         }
     }
-    if (!ok) fail("no convergence after healing");
+    if (!ok) {
+        for (int i = 0; i < nnodes && verbose; i++) {
+            simNode *n = &nodes[i];
+            raftInfo in;
+            raftConfState cs;
+            raftGetInfo(n->r, &in);
+            raftGetConfState(n->r, 0, &cs);
+            trace("node %" PRIu64 ": %s term %" PRIu64 " commit %" PRIu64 " log (%" PRIu64 ", %" PRIu64 "] conf at %"
+                  PRIu64 ": %d voters (%" PRIu64 " %" PRIu64 " %" PRIu64 "...) %d learners", n->id,
+                  raftRoleName(in.role), in.term, in.commit, in.first_index - 1, in.last_index, in.conf_index,
+                  cs.nvoters, cs.voters[0], cs.voters[1], cs.voters[2], cs.nlearners);
+        }
+        fail("no convergence after healing");
+    }
     simNode *leader = NULL;
     for (int i = 0; i < nnodes; i++)
         if (nodes[i].role == RAFT_LEADER) leader = &nodes[i];
