@@ -132,9 +132,14 @@ void commandsForgetClient(client *c) {
     if (*pp) *pp = c->next_paused;
 }
 
+/* Runs the handler and counts it for INFO commandstats (a reply that
+ * starts with '-' is a failed call). */
 void call(client *c, const struct redisCommand *cmd) {
+    size_t mark = c->obuf_len;
+    long long start = ustime();
     c->cmd = cmd;
     cmd->proc(c);
+    statsCommandCall(cmd, ustime() - start, c->obuf_len > mark && c->obuf[mark] == '-');
 }
 
 /* Every early answer (unknown command, arity, auth, redirect) of a client
@@ -169,6 +174,7 @@ int processCommand(client *c) {
     }
     if (!cmd->proc || !arityOk(cmd, c->argc)) {
         REJECT_OR_WAIT(c);
+        statsCommandRejected(cmd);
         addReplyErrorArity(c);
         return C_OK;
     }
@@ -176,6 +182,7 @@ int processCommand(client *c) {
      * RAFT.MSG checks CLIENT_PEER itself. */
     if (!c->authenticated && !(cmd->flags & (CMD_NOAUTH | CMD_PEER))) {
         REJECT_OR_WAIT(c);
+        statsCommandRejected(cmd);
         addReplyError(c, "-NOAUTH Authentication required.");
         return C_OK;
     }
@@ -184,7 +191,10 @@ int processCommand(client *c) {
      * connection reads its own, possibly stale, state. */
     if (((cmd->flags & CMD_WRITE) || cmd->firstkey > 0) && !replicaLeaderReady()) {
         REJECT_OR_WAIT(c);
-        if (clusterRedirect(c, cmd)) return C_OK;
+        if (clusterRedirect(c, cmd)) {
+            statsCommandRejected(cmd);
+            return C_OK;
+        }
     }
     c->now_ms = mstime();
     c->lastcmd = cmd;
@@ -214,7 +224,7 @@ int processCommand(client *c) {
 
     if (c->pending_writes > 0) return C_ERR;
     if ((cmd->flags & CMD_READONLY) && !replicaReadBarrier(c)) return C_ERR;
-    cmd->proc(c);
+    call(c, cmd);
     c->parser.authenticated = c->authenticated;
     server.stat_numcommands++;
     return C_OK;

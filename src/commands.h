@@ -89,6 +89,7 @@ void commandInfoCommand(client *c);
 void commandDocsCommand(client *c);
 void commandListCommand(client *c);
 void commandHelpCommand(client *c);
+void raftInfoCommand(client *c);
 
 /* config.c */
 void configGetCommand(client *c);

@@ -180,6 +180,8 @@ const struct redisCommand redisCommandTable[] = {
     {"flushall", flushallCommand, -1, W, 0, 0, 0, flushPrepare, "server", "Removes all keys from all databases.", "1.0.0",
      "O(N) where N is the total number of keys in all databases", NULL},
     {"time", timeCommand, 1, CMD_LOADING | CMD_STALE | F, 0, 0, 0, NULL, "server", "Returns the server time.", "2.6.0", "O(1)", NULL},
+    {"raft.info", raftInfoCommand, 1, CMD_LOADING | CMD_STALE, 0, 0, 0, NULL, "server",
+     "Returns the Raft state of this node (the raft section of INFO).", "7.0.0", "O(N) where N is the number of peers", NULL},
     {"info", infoCommand, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, NULL, "server",
      "Returns information and statistics about the server.", "1.0.0", "O(1)", NULL},
     {"command", commandCommand, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, NULL, "server",
@@ -191,7 +193,7 @@ const struct redisCommand redisCommandTable[] = {
 
     /* connection */
     {"ping", pingCommand, -1, F, 0, 0, 0, NULL, "connection", "Returns the server's liveliness response.", "1.0.0", "O(1)", NULL},
-    {"echo", echoCommand, 2, F, 0, 0, 0, NULL, "connection", "Returns the given string.", "1.0.0", "O(1)", NULL},
+    {"echo", echoCommand, 2, CMD_LOADING | CMD_STALE | F, 0, 0, 0, NULL, "connection", "Returns the given string.", "1.0.0", "O(1)", NULL},
     {"quit", quitCommand, -1, CMD_NOAUTH | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | F, 0, 0, 0, NULL, "connection",
      "Closes the connection.", "1.0.0", "O(1)", NULL},
     {"select", selectCommand, 2, CMD_LOADING | CMD_STALE | F, 0, 0, 0, NULL, "connection",

@@ -59,6 +59,10 @@ static void applyCommand(uint64_t index) {
     }
     client *waiter = replicaTakeWaiter(index);
     if (waiter) {
+        if (ac->obuf_len && ac->obuf[0] == '-') {
+            server.stat_total_error_replies++;
+            statsErrorReply(ac->obuf, ac->obuf_len);
+        }
         addReplyProto(waiter, ac->obuf, ac->obuf_len);
         if (waiter->pending_writes == 0) unpauseClient(waiter);
     }

@@ -48,6 +48,7 @@ static void beforeSleep(uv_prepare_t *h) {
 }
 
 static void onCron(uv_timer_t *t) {
+    uv_timer_set_repeat(t, (uint64_t)(1000 / server.hz));   /* CONFIG SET hz */
     serverCron();
     clientsCron();
     if (replicaIsLeader() && server.active_expire_enabled) activeExpireCycle();

@@ -112,7 +112,11 @@ static void addReplyErrorLength(client *c, const char *s, size_t len) {
             if (c->obuf[i] == '\r' || c->obuf[i] == '\n') c->obuf[i] = ' ';
     }
     addReplyProto(c, "\r\n", 2);
-    if (!(c->flags & CLIENT_APPLY)) server.stat_total_error_replies++;
+    if (!(c->flags & CLIENT_APPLY)) {
+        server.stat_total_error_replies++;
+        if (len == 0 || s[0] != '-') statsErrorReply("ERR", 3);
+        else statsErrorReply(s, len);
+    }
 }
 
 void addReplyError(client *c, const char *err) {
@@ -131,8 +135,7 @@ void addReplyErrorFormat(client *c, const char *fmt, ...) {
 }
 
 void addReplyErrorSyntax(client *c) {
-    addReplyProto(c, "-ERR syntax error\r\n", 19);
-    if (!(c->flags & CLIENT_APPLY)) server.stat_total_error_replies++;
+    addReplyErrorLength(c, "syntax error", 12);
 }
 
 void addReplyLongLong(client *c, long long v) {
@@ -471,6 +474,7 @@ static void stopReading(client *c) {
  * paused command keeps its bytes (and the parser's argv into them) in place
  * and reading stops, so the buffer cannot move under it until it resumes. */
 static void processInputBuffer(client *c) {
+    c->parser.max_bulk_len = server.proto_max_bulk_len;   /* CONFIG SET applies at once */
     while (c->qb_pos < c->qb_len && !(c->flags & (CLIENT_PAUSED | CLIENT_CLOSE_AFTER_REPLY)) &&
            !c->conn->closing) {
         size_t consumed = 0;

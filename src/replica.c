@@ -492,6 +492,18 @@ void replicaInit(uint64_t id, const uint64_t *voters, int nvoters_) {
     submitNextWrite();
 }
 
+int replicaGetPeers(replicaPeer *out, int max) {
+    raftPeerInfo peers[32];
+    int n = raftGetPeers(R, peers, max < 32 ? max : 32);
+    for (int i = 0; i < n; i++) {
+        out[i].id = peers[i].id;
+        out[i].match_index = peers[i].match;
+        out[i].next_index = peers[i].next;
+        out[i].last_contact_ms = (long long)peers[i].ticks_since_contact * server.heartbeat_ms;
+    }
+    return n;
+}
+
 void replicaGetInfo(replicaInfo *ri) {
     raftInfo in;
     raftGetInfo(R, &in);

@@ -34,5 +34,11 @@ typedef struct replicaInfo {
     const char *role;             /* "leader", "follower", "candidate", "learner" */
 } replicaInfo;
 void replicaGetInfo(replicaInfo *ri);
+typedef struct replicaPeer {
+    uint64_t id, match_index, next_index;   /* indexes are the leader's view */
+    long long last_contact_ms;              /* since this node last heard from it */
+} replicaPeer;
+/* The other voters; returns how many (at most max). */
+int replicaGetPeers(replicaPeer *out, int max);
 
 #endif

@@ -23,9 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "commands.h"
 #include "db.h"
 #include "replica.h"
+#include "transport.h"
 #include "server.h"
 #include "store.h"
 #include "util.h"
@@ -1086,6 +1088,21 @@ static void infoRaft(infoBuf *b) {
             (unsigned long long)ri.applied_index, (unsigned long long)ri.first_index,
             (unsigned long long)ri.last_index, server.stat_proposals, server.stat_entries_applied,
             server.read_mode >= 0 && server.read_mode <= READ_STALE ? modes[server.read_mode] : "");
+    const char *leader_addr = ri.leader_id ? clusterNodeAddr(ri.leader_id) : NULL;
+    infoCat(b, "raft_leader_addr:%s\r\n", leader_addr ? leader_addr : "");
+    replicaPeer peers[CLUSTER_MAX_MEMBERS];
+    int n = replicaGetPeers(peers, CLUSTER_MAX_MEMBERS);
+    for (int i = 0; i < n; i++) {
+        const char *addr = clusterNodeAddr(peers[i].id);
+        infoCat(b, "raft_peer%d:id=%llu,addr=%s,match_index=%llu,next_index=%llu,last_contact_ms=%lld,connected=%s\r\n",
+                i, (unsigned long long)peers[i].id, addr ? addr : "", (unsigned long long)peers[i].match_index,
+                (unsigned long long)peers[i].next_index, peers[i].last_contact_ms,
+                transportPeerConnected(peers[i].id) ? "yes" : "no");
+    }
+}
+
+static void infoCluster(infoBuf *b) {
+    infoCat(b, "# Cluster\r\ncluster_enabled:1\r\n");
 }
 
 /* Sections in output order; `dflt` ones make "default" (and no argument),
@@ -1098,7 +1115,8 @@ static const struct {
     {"server", infoServer, 1},       {"clients", infoClients, 1},   {"memory", infoMemory, 1},
     {"persistence", infoPersistence, 1}, {"stats", infoStats, 1},   {"replication", infoReplication, 1},
     {"cpu", infoCpu, 1},             {"modules", infoModules, 1},   {"commandstats", infoCommandStats, 0},
-    {"errorstats", infoErrorStats, 1}, {"keyspace", infoKeyspace, 1}, {"raft", infoRaft, 1},
+    {"errorstats", infoErrorStats, 1}, {"cluster", infoCluster, 1}, {"keyspace", infoKeyspace, 1},
+    {"raft", infoRaft, 1},
 };
 #define INFO_SECTIONS (sizeof(infoSections) / sizeof(infoSections[0]))
 
@@ -1124,6 +1142,14 @@ char *genRedisInfoString(int nsections, const slice *sections, size_t *len) {
     }
     *len = b.len;
     return b.p;
+}
+
+void raftInfoCommand(client *c) {
+    slice section = {"raft", 4};
+    size_t len;
+    char *text = genRedisInfoString(1, &section, &len);
+    addReplyVerbatim(c, text, len);
+    free(text);
 }
 
 void infoCommand(client *c) {

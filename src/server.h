@@ -199,7 +199,6 @@ void call(client *c, const struct redisCommand *cmd);
  * "--"), then applies "--name value..." overrides; handles -h/--help and
  * -v/--version. Prints a FATAL CONFIG block and exits 1 on any bad option. */
 int loadServerConfig(int argc, char **argv);
-void configCommand(client *c);
 /* Every option to its default (strings owned by config.c). */
 void initServerConfigDefaults(void);
 /* Applies config-file text (origin names it in errors). Returns C_OK, or C_ERR
