@@ -95,7 +95,8 @@
  * node cannot win either way, and with pre_vote never raises a term). A node created with no
  * voters and no conf (joining) knows no configuration: it refuses entries
  * until a snapshot is installed (its rejections ask the leader for one).
- * At most RAFT_MAX_MEMBERS voters and learners in all. */
+ * At most RAFT_MAX_MEMBERS voters and learners in all. A removed node's id
+ * is never given to a new node (its old log and term would come back). */
 #ifndef RAFTKV_RAFT_H
 #define RAFTKV_RAFT_H
 
