@@ -91,6 +91,9 @@ void commandListCommand(client *c);
 void commandHelpCommand(client *c);
 void raftInfoCommand(client *c);
 
+/* replica.c */
+void raftTransferLeaderCommand(client *c);
+
 /* config.c */
 void configGetCommand(client *c);
 void configSetCommand(client *c);

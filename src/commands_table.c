@@ -182,6 +182,8 @@ const struct redisCommand redisCommandTable[] = {
     {"time", timeCommand, 1, CMD_LOADING | CMD_STALE | F, 0, 0, 0, NULL, "server", "Returns the server time.", "2.6.0", "O(1)", NULL},
     {"raft.info", raftInfoCommand, 1, CMD_LOADING | CMD_STALE, 0, 0, 0, NULL, "server",
      "Returns the Raft state of this node (the raft section of INFO).", "7.0.0", "O(N) where N is the number of peers", NULL},
+    {"raft.transfer-leader", raftTransferLeaderCommand, -1, CMD_ADMIN, 0, 0, 0, NULL, "server",
+     "Hands Raft leadership to another voter (the most up-to-date one by default).", "7.0.0", "O(1)", NULL},
     {"info", infoCommand, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, NULL, "server",
      "Returns information and statistics about the server.", "1.0.0", "O(1)", NULL},
     {"command", commandCommand, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, NULL, "server",

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "commands.h"
 #include "replica.h"
 #include "replica_io.h"
@@ -60,6 +61,11 @@ static readRound *rounds;
 static size_t nrounds, rounds_cap;
 
 static void processUpdates(void);
+
+/* RAFT.TRANSFER-LEADER: the client waiting for the outcome, and the target. */
+static client *transfer_waiter;
+static uint64_t transfer_target;
+static long long transfer_start_ms;
 
 /* ------------------------------------------------------------- proposals */
 
@@ -131,11 +137,16 @@ static void flushBatch(void) {
     batch_len = 0;
     batch_cmds = 0;
     if (index == 0) {
-        /* Refused: nothing was logged, the client may retry elsewhere. */
+        /* Refused: nothing was logged, the client may retry (elsewhere). */
+        raftInfo in;
+        raftGetInfo(R, &in);
+        const char *err = in.role == RAFT_LEADER && in.transferee
+                              ? "-TRYAGAIN leadership transfer in progress"
+                              : "-CLUSTERDOWN No raft leader";
         while (wq_len > first) {
             waiter w = *wqAt(wq_len - 1);
             wq_len--;
-            failWaiter(&w, "-CLUSTERDOWN No raft leader");
+            failWaiter(&w, err);
         }
     }
 }
@@ -177,7 +188,7 @@ static int leaseValid(void) {
     int election_ticks = (int)(server.election_timeout_ms / server.heartbeat_ms);
     int fresh = 1;
     for (int i = 0; i < n; i++)
-        if (peers[i].ticks_since_contact < election_ticks - election_ticks / 4) fresh++;
+        if (!peers[i].is_learner && peers[i].ticks_since_contact < election_ticks - election_ticks / 4) fresh++;
     return fresh * 2 > in.nvoters;
 }
 
@@ -253,7 +264,80 @@ static void answerReads(const raftUpdate *u) {
     }
 }
 
+/* Answers the RAFT.TRANSFER-LEADER waiter once the outcome is known: the
+ * target leads (+OK), another node leads, or the core gave up after an
+ * election timeout while this node still leads. */
+static void checkTransfer(void) {
+    if (!transfer_waiter) return;
+    raftInfo in;
+    raftGetInfo(R, &in);
+    if (in.role == RAFT_LEADER && in.transferee == transfer_target) return;
+    int timed_out = mstime() - transfer_start_ms > 3 * server.election_timeout_ms;
+    if (in.role != RAFT_LEADER && in.leader == 0 && !timed_out) return;   /* who won is not known yet */
+    client *c = transfer_waiter;
+    transfer_waiter = NULL;
+    if (in.leader == transfer_target && in.role != RAFT_LEADER)
+        addReplyOK(c);
+    else if (in.role != RAFT_LEADER && in.leader == 0)
+        addReplyErrorFormat(c, "-TIMEOUT leadership moved away from this node; no new leader known yet");
+    else if (in.role == RAFT_LEADER)
+        addReplyErrorFormat(c, "leadership transfer to node %llu did not complete within the election timeout",
+                            (unsigned long long)transfer_target);
+    else
+        addReplyErrorFormat(c, "leadership transfer to node %llu failed: node %llu leads now",
+                            (unsigned long long)transfer_target, (unsigned long long)in.leader);
+    c->pending_writes--;
+    if (c->pending_writes == 0) unpauseClient(c);
+}
+
+/* RAFT.TRANSFER-LEADER [id]: on the leader, hands leadership to voter id
+ * (default: the most up-to-date one). The reply comes when the outcome is
+ * known: +OK once the target leads; an error when the target did not win
+ * within an election timeout (this node keeps leading) or another node won.
+ * Writes meanwhile get -TRYAGAIN. */
+void raftTransferLeaderCommand(client *c) {
+    if (role != RAFT_LEADER) {
+        if (!clusterRedirect(c, c->cmd)) addReplyError(c, "-CLUSTERDOWN No raft leader");
+        return;
+    }
+    uint64_t target = 0;
+    if (c->argc > 2) {
+        addReplyErrorArity(c);
+        return;
+    }
+    if (c->argc == 2) {
+        long long id;
+        if (getLongLongFromArgOrReply(c, &c->argv[1], &id, "invalid node id") != C_OK) return;
+        target = (uint64_t)id;
+    } else {
+        raftPeerInfo peers[32];
+        int n = raftGetPeers(R, peers, 32);
+        uint64_t best = 0;
+        for (int i = 0; i < n; i++) {
+            if (!target || peers[i].match > best) {
+                target = peers[i].id;
+                best = peers[i].match;
+            }
+        }
+    }
+    if (transfer_waiter) {
+        addReplyError(c, "a leadership transfer is already in progress");
+        return;
+    }
+    if (target == 0 || raftTransferLeader(R, target) != 0) {
+        addReplyErrorFormat(c, "cannot transfer leadership to node %llu: not another voter",
+                            (unsigned long long)target);
+        return;
+    }
+    transfer_waiter = c;
+    transfer_target = target;
+    transfer_start_ms = mstime();
+    c->pending_writes++;
+    processUpdates();
+}
+
 void replicaForgetClient(client *c) {
+    if (transfer_waiter == c) transfer_waiter = NULL;
     for (size_t i = 0; i < wq_len; i++)
         if (wqAt(i)->c == c) wqAt(i)->c = NULL;
     c->pending_writes = 0;
@@ -421,6 +505,7 @@ static void processUpdates(void) {
         raftAdvance(R, &u);
     }
     if (read_waiters) releaseReaders();
+    checkTransfer();
     commandsAfterApply();
 }
 
@@ -448,6 +533,7 @@ void replicaTick(void) {
     compactLog();
     raftTick(R);
     processUpdates();
+    checkTransfer();
     submitNextWrite();
 }
 
@@ -514,5 +600,8 @@ void replicaGetInfo(replicaInfo *ri) {
     ri->applied_index = applied_index;
     ri->first_index = in.first_index;
     ri->last_index = in.last_index;
-    ri->role = in.role == RAFT_LEADER ? "leader" : in.role == RAFT_FOLLOWER ? "follower" : "candidate";
+    ri->role = in.role == RAFT_LEADER     ? "leader"
+               : in.role == RAFT_FOLLOWER ? "follower"
+               : in.role == RAFT_LEARNER  ? "learner"
+                                          : "candidate";
 }
