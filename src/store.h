@@ -43,6 +43,13 @@ void storeClose(void);
 /* The directory given to storeOpen; borrowed, valid until storeClose. */
 const char *storeDir(void);
 
+/* Budget of the data CF's read cache (see storeGet): keys + values + a fixed charge per
+ * row; 0 turns it off. Default STORE_DEFAULT_READ_CACHE_BYTES. Loop thread, never inside
+ * an apply batch (aborts); before storeOpen or while open (shrinking evicts at once);
+ * kept across storeClose/storeOpen. */
+#define STORE_DEFAULT_READ_CACHE_BYTES ((size_t)64 << 20)
+void storeSetReadCacheBytes(size_t bytes);
+
 /* ---------------------------------------------------------------- Raft state */
 
 typedef struct storeHardState {
@@ -97,6 +104,12 @@ void storeApplyBegin(void);
 void storePut(int cf, const char *k, size_t kl, const char *v, size_t vl);
 void storeDelete(int cf, const char *k, size_t kl);
 
+/* cb (NULL: none) runs inside the open batch right before the batch is written, by
+ * storeApplyCommit and storeClear: the place to put records kept in memory during the
+ * batch (db.c's key counts), so they are written atomically with the data. cb may
+ * storePut/storeDelete; it must not call storeClear or storeApplyCommit. */
+void storeSetBeforeWrite(void (*cb)(void));
+
 /* Deletes every key of cf (FLUSHALL / FLUSHDB), inside a batch, as part of the apply
  * of log entry `entry_index` (several calls, one per CF, for the same entry are fine).
  * It writes at once, in ONE atomic (unsynced) write: the batch so far, the deletion of
@@ -118,17 +131,20 @@ void storeApplyCommit(uint64_t applied_index);
 /* Last applied index as committed (0 on a fresh store). */
 uint64_t storeAppliedIndex(void);
 
-/* A value read by storeGet: ptr/len valid until storeValueFree; the other fields are
- * the store's. */
+/* A value read by storeGet: ptr/len valid until storeValueFree (also across later
+ * writes, commits and storeClear); the other fields are the store's. */
 typedef struct storeValue {
     const char *ptr;
     size_t len;
-    void *pin;  /* pinned block (read outside a batch), or NULL */
-    char *copy; /* malloc'd copy (read inside a batch), or NULL */
+    void *pin;  /* pinned block, or NULL */
+    char *copy; /* malloc'd copy (read through the batch), or NULL */
+    void *row;  /* row of the read cache, referenced, or NULL */
 } storeValue;
 
 /* Looks up k (borrowed for the call). Returns 1 and fills *v if found (release it with
- * storeValueFree), 0 if not found (nothing to free). Aborts on a read error. */
+ * storeValueFree), 0 if not found (nothing to free). Aborts on a read error.
+ * Data CF reads go through the read cache (storeSetReadCacheBytes): a hit
+ * costs a hash lookup; a miss reads RocksDB and caches the row, or its absence. */
 int storeGet(int cf, const char *k, size_t kl, storeValue *v);
 void storeValueFree(storeValue *v);
 
@@ -155,6 +171,10 @@ typedef struct storeStats {
     uint64_t block_cache_capacity_bytes;
     uint64_t block_cache_usage_bytes;
     uint64_t block_cache_pinned_bytes;
+    uint64_t read_cache_capacity_bytes; /* 0: no read cache */
+    uint64_t read_cache_used_bytes;
+    uint64_t read_cache_hits;
+    uint64_t read_cache_misses;
 } storeStats;
 
 /* Fills *st with current, approximate figures (cheap: in-memory properties only). */

@@ -25,6 +25,7 @@
 #include "store.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <rocksdb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,8 @@ static struct {
     uint64_t applied;                /* written by the loop thread only; atomic access */
 } st;
 
+static void (*before_write)(void); /* storeSetBeforeWrite; kept across close/open */
+
 struct storeIter {
     rocksdb_iterator_t *it;
     int in_batch;
@@ -93,6 +96,253 @@ static uint64_t decodeU64(const char *p) {
 static rocksdb_column_family_handle_t *cfHandle(int cf) {
     if (cf < 0 || cf >= STORE_CF_COUNT) fatal("bad column family", NULL);
     return st.cf[cf];
+}
+
+/* ------------------------------------------------------------------ row cache */
+
+/* The data CF's point reads (GET, and the old record every write reads first) would
+ * otherwise walk RocksDB's memtable skiplist, a cache miss per level. The row cache
+ * keeps recent rows in a hash table in front of it, loop thread only:
+ *   rc.t   committed rows: key -> value, or "absent" (a negative entry), filled on a
+ *          read miss and by every committed write; CLOCK eviction over a byte budget.
+ *   rc.ov  the open batch's data writes: key -> the latest row written (the overlay);
+ *          rc.log holds every row written in the batch, in order.
+ * A read inside a batch looks at the overlay first, then the cache, then the DB
+ * (the batch holds no write of that key, so the DB alone is the truth). A commit
+ * moves the overlay's rows into the cache; storeClear of the data CF empties both.
+ * A row never disagrees with what the DB plus the open batch hold for its key.
+ * A row is one allocation (key, then value), reference counted: a storeValue that
+ * borrows it keeps it alive after its eviction or replacement. */
+#define ROW_OVERHEAD 64      /* bytes charged per row besides key and value */
+#define ROW_MAX_FRACTION 64  /* rows larger than budget / this are not cached */
+#define ROW_ABSENT SIZE_MAX  /* vlen: the key is known absent */
+#define ROW_IN_BATCH (SIZE_MAX - 1) /* vlen (overlay): value too big, read via the batch */
+#define NO_SLOT SIZE_MAX
+
+typedef struct row {
+    size_t klen, vlen;
+    uint32_t refs;
+    uint8_t used; /* CLOCK reference bit */
+    char data[];  /* key, then value */
+} row;
+
+typedef struct rowSlot {
+    uint64_t hash;
+    row *r; /* NULL: empty */
+} rowSlot;
+
+/* Open addressing with linear probing, power-of-two capacity, at most half full;
+ * a removal shifts the rest of its run back (no tombstones). Holds no references. */
+typedef struct rowTable {
+    rowSlot *slots;
+    size_t cap, count;
+} rowTable;
+
+static size_t read_cache_budget = STORE_DEFAULT_READ_CACHE_BYTES; /* kept across opens */
+
+static struct {
+    size_t budget, row_max, bytes, hand;
+    uint64_t hits, misses;
+    rowTable t;
+    rowTable ov;
+    row **log;
+    size_t log_len, log_cap;
+} rc;
+
+static uint64_t rowHash(const char *k, size_t n) {
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL), w;
+    for (; n >= 8; k += 8, n -= 8) {
+        memcpy(&w, k, 8);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+        h ^= h >> 31;
+    }
+    w = 0;
+    memcpy(&w, k, n);
+    h = (h ^ w) * 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 29);
+}
+
+static size_t rowValueBytes(size_t vlen) {
+    return vlen >= ROW_IN_BATCH ? 0 : vlen;
+}
+
+static size_t rowCharge(const row *r) {
+    return ROW_OVERHEAD + r->klen + rowValueBytes(r->vlen);
+}
+
+/* Returns a row with one reference (the caller's). v may be NULL for the markers. */
+static row *rowNew(const char *k, size_t kl, const char *v, size_t vl) {
+    size_t vb = rowValueBytes(vl);
+    row *r = malloc(sizeof(*r) + kl + vb);
+    if (!r) fatal("row cache", "out of memory");
+    r->klen = kl;
+    r->vlen = vl;
+    r->refs = 1;
+    r->used = 1;
+    memcpy(r->data, k, kl);
+    if (vb) memcpy(r->data + kl, v, vb);
+    return r;
+}
+
+static void rowUnref(row *r) {
+    if (--r->refs == 0) free(r);
+}
+
+static size_t tableFind(const rowTable *t, uint64_t h, const char *k, size_t kl) {
+    if (!t->count) return NO_SLOT;
+    size_t mask = t->cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        const row *r = t->slots[i].r;
+        if (!r) return NO_SLOT;
+        if (t->slots[i].hash == h && r->klen == kl && memcmp(r->data, k, kl) == 0) return i;
+    }
+}
+
+static void tablePlace(rowSlot *slots, size_t cap, uint64_t h, row *r) {
+    size_t i = h & (cap - 1);
+    while (slots[i].r) i = (i + 1) & (cap - 1);
+    slots[i].hash = h;
+    slots[i].r = r;
+}
+
+/* Adds r, whose key must not be in t. */
+static void tableAdd(rowTable *t, uint64_t h, row *r) {
+    if ((t->count + 1) * 2 > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        rowSlot *slots = calloc(cap, sizeof(*slots));
+        if (!slots) fatal("row cache", "out of memory");
+        for (size_t i = 0; i < t->cap; i++)
+            if (t->slots[i].r) tablePlace(slots, cap, t->slots[i].hash, t->slots[i].r);
+        free(t->slots);
+        t->slots = slots;
+        t->cap = cap;
+    }
+    tablePlace(t->slots, t->cap, h, r);
+    t->count++;
+}
+
+/* Empties slot i; returns the row it held. */
+static row *tableRemoveAt(rowTable *t, size_t i) {
+    size_t mask = t->cap - 1;
+    row *r = t->slots[i].r;
+    for (size_t j = (i + 1) & mask; t->slots[j].r; j = (j + 1) & mask) {
+        size_t home = t->slots[j].hash & mask;
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            t->slots[i] = t->slots[j];
+            i = j;
+        }
+    }
+    t->slots[i].r = NULL;
+    t->count--;
+    return r;
+}
+
+static void tableFree(rowTable *t) {
+    free(t->slots);
+    memset(t, 0, sizeof(*t));
+}
+
+static void statAdd(uint64_t *counter) {
+    __atomic_store_n(counter, *counter + 1, __ATOMIC_RELAXED);
+}
+
+/* rc.bytes and the hit counters are read by storeGetStats from any thread. */
+static void cacheCharge(ptrdiff_t delta) {
+    __atomic_store_n(&rc.bytes, rc.bytes + (size_t)delta, __ATOMIC_RELAXED);
+}
+
+static void cacheEvict(void) {
+    while (rc.bytes > rc.budget && rc.t.count) {
+        size_t i = rc.hand & (rc.t.cap - 1);
+        row *r = rc.t.slots[i].r;
+        if (r && !r->used) {
+            cacheCharge(-(ptrdiff_t)rowCharge(r));
+            rowUnref(tableRemoveAt(&rc.t, i)); /* slot i now holds the next row, if any */
+            continue;
+        }
+        if (r) r->used = 0;
+        rc.hand = i + 1;
+    }
+}
+
+/* Makes r (borrowed; the cache takes its own reference) the cached row of its key,
+ * dropping the row it replaces. A row too big to cache just drops the old one. */
+static void cachePut(uint64_t h, row *r) {
+    size_t i = tableFind(&rc.t, h, r->data, r->klen);
+    if (i != NO_SLOT) {
+        row *old = tableRemoveAt(&rc.t, i);
+        cacheCharge(-(ptrdiff_t)rowCharge(old));
+        rowUnref(old);
+    }
+    if (r->vlen == ROW_IN_BATCH || rowCharge(r) > rc.row_max) return;
+    r->refs++;
+    r->used = 1;
+    cacheCharge((ptrdiff_t)rowCharge(r));
+    tableAdd(&rc.t, h, r);
+    cacheEvict();
+}
+
+static void cacheClear(void) {
+    for (size_t i = 0; i < rc.t.cap; i++)
+        if (rc.t.slots[i].r) rowUnref(rc.t.slots[i].r);
+    if (rc.t.slots) memset(rc.t.slots, 0, rc.t.cap * sizeof(*rc.t.slots));
+    rc.t.count = 0;
+    cacheCharge(-(ptrdiff_t)rc.bytes);
+}
+
+/* Records a data-CF write of the open batch: value v/vl, or vl ROW_ABSENT (delete). */
+static void overlayPut(const char *k, size_t kl, const char *v, size_t vl) {
+    if (vl != ROW_ABSENT && ROW_OVERHEAD + kl + vl > rc.row_max) vl = ROW_IN_BATCH;
+    uint64_t h = rowHash(k, kl);
+    row *r = rowNew(k, kl, v, vl);
+    if (rc.log_len == rc.log_cap) {
+        size_t cap = rc.log_cap ? rc.log_cap * 2 : 256;
+        row **log = realloc(rc.log, cap * sizeof(*log));
+        if (!log) fatal("row cache", "out of memory");
+        rc.log = log;
+        rc.log_cap = cap;
+    }
+    rc.log[rc.log_len++] = r; /* the log owns r's reference */
+    size_t i = tableFind(&rc.ov, h, k, kl);
+    if (i != NO_SLOT) rc.ov.slots[i].r = r;
+    else tableAdd(&rc.ov, h, r);
+}
+
+/* The batch was written: each key's last row moves into the cache (keep = 1), or,
+ * keep = 0, the rows are dropped. Empties the overlay. */
+static void overlayEnd(int keep) {
+    for (size_t n = 0; n < rc.log_len; n++) {
+        row *r = rc.log[n];
+        if (keep) {
+            uint64_t h = rowHash(r->data, r->klen);
+            size_t i = tableFind(&rc.ov, h, r->data, r->klen);
+            if (i != NO_SLOT && rc.ov.slots[i].r == r) {
+                tableRemoveAt(&rc.ov, i);
+                cachePut(h, r);
+            }
+        }
+        rowUnref(r);
+    }
+    rc.log_len = 0;
+    if (rc.ov.count) memset(rc.ov.slots, 0, rc.ov.cap * sizeof(*rc.ov.slots));
+    rc.ov.count = 0;
+}
+
+static void rowCacheInit(void) {
+    memset(&rc, 0, sizeof(rc));
+    rc.budget = read_cache_budget;
+    rc.row_max = rc.budget / ROW_MAX_FRACTION;
+}
+
+static void rowCacheFree(void) {
+    overlayEnd(0);
+    cacheClear();
+    tableFree(&rc.t);
+    tableFree(&rc.ov);
+    free(rc.log);
+    memset(&rc, 0, sizeof(rc));
 }
 
 /* ------------------------------------------------------------------ open/close */
@@ -180,6 +430,7 @@ int storeOpen(const char *dir, const storeOptions *opt, char **err) {
     pthread_mutex_init(&st.loglock, NULL);
     st.in_batch = 0;
     st.batch_iters = 0;
+    rowCacheInit();
 
     rocksdb_pinnableslice_t *p = rocksdb_get_pinned_cf(st.db, st.ropt, st.cf[CF_RAFT],
         key_applied, sizeof(key_applied) - 1, &rerr);
@@ -198,6 +449,7 @@ int storeOpen(const char *dir, const storeOptions *opt, char **err) {
 void storeClose(void) {
     if (!st.db) return;
     if (st.in_batch) fatal("storeClose with an open apply batch", NULL);
+    rowCacheFree();
     rocksdb_writebatch_wi_destroy(st.apply);
     rocksdb_writebatch_destroy(st.logbatch);
     pthread_mutex_destroy(&st.loglock);
@@ -214,6 +466,14 @@ void storeClose(void) {
 
 const char *storeDir(void) {
     return st.dir;
+}
+
+void storeSetReadCacheBytes(size_t bytes) {
+    if (st.in_batch) fatal("storeSetReadCacheBytes", "called inside an apply batch");
+    read_cache_budget = bytes;
+    rc.budget = bytes;
+    rc.row_max = bytes / ROW_MAX_FRACTION;
+    cacheEvict();
 }
 
 /* ------------------------------------------------------------------ Raft state */
@@ -370,11 +630,17 @@ void storeApplyBegin(void) {
 void storePut(int cf, const char *k, size_t kl, const char *v, size_t vl) {
     requireBatch("storePut");
     rocksdb_writebatch_wi_put_cf(st.apply, cfHandle(cf), k, kl, v, vl);
+    if (cf == STORE_CF_DATA && rc.budget) overlayPut(k, kl, v, vl);
 }
 
 void storeDelete(int cf, const char *k, size_t kl) {
     requireBatch("storeDelete");
     rocksdb_writebatch_wi_delete_cf(st.apply, cfHandle(cf), k, kl);
+    if (cf == STORE_CF_DATA && rc.budget) overlayPut(k, kl, NULL, ROW_ABSENT);
+}
+
+void storeSetBeforeWrite(void (*cb)(void)) {
+    before_write = cb;
 }
 
 static void requireNoBatchIters(const char *what) {
@@ -396,6 +662,7 @@ void storeClear(int cf, uint64_t entry_index) {
     requireNoBatchIters("storeClear");
     if (entry_index == 0 || entry_index - 1 < st.applied)
         fatal("storeClear", "entry index not after the applied index");
+    if (before_write) before_write();
 
     /* The apply batch cannot hold a range deletion, so this round's writes move to a
      * plain batch (a copy of its serialized form) followed by the deletion, and the
@@ -431,6 +698,8 @@ void storeClear(int cf, uint64_t entry_index) {
     rocksdb_writebatch_destroy(b);
     rocksdb_writebatch_wi_clear(st.apply);
     __atomic_store_n(&st.applied, entry_index - 1, __ATOMIC_RELEASE);
+    overlayEnd(cf != STORE_CF_DATA);
+    if (cf == STORE_CF_DATA) cacheClear();
 }
 
 void storeApplyCommit(uint64_t applied_index) {
@@ -439,6 +708,7 @@ void storeApplyCommit(uint64_t applied_index) {
     requireBatch("storeApplyCommit");
     requireNoBatchIters("storeApplyCommit");
     if (applied_index < st.applied) fatal("storeApplyCommit", "applied index went backwards");
+    if (before_write) before_write();
     encodeU64(v, applied_index);
     rocksdb_writebatch_wi_put_cf(st.apply, st.cf[CF_RAFT], key_applied,
                                  sizeof(key_applied) - 1, v, 8);
@@ -447,42 +717,89 @@ void storeApplyCommit(uint64_t applied_index) {
     rocksdb_writebatch_wi_clear(st.apply);
     st.in_batch = 0;
     __atomic_store_n(&st.applied, applied_index, __ATOMIC_RELEASE);
+    overlayEnd(1);
 }
 
 uint64_t storeAppliedIndex(void) {
     return st.applied;
 }
 
-int storeGet(int cf, const char *k, size_t kl, storeValue *v) {
-    rocksdb_column_family_handle_t *h = cfHandle(cf);
+/* Reads through the open batch (its writes over the DB). */
+static int batchGet(rocksdb_column_family_handle_t *h, const char *k, size_t kl, storeValue *v) {
+    /* The C API can only return a copy of a value read through the batch. */
     char *rerr = NULL;
+    size_t len;
+    char *p = rocksdb_writebatch_wi_get_from_batch_and_db_cf(st.apply, st.db, st.ropt,
+                                                             h, k, kl, &len, &rerr);
+    if (rerr) fatal("read through the apply batch failed", rerr);
+    if (!p) return 0;
+    *v = (storeValue){.ptr = p, .len = len, .copy = p};
+    return 1;
+}
 
-    if (st.in_batch) {
-        /* The C API can only return a copy of a value read through the batch. */
-        size_t len;
-        char *p = rocksdb_writebatch_wi_get_from_batch_and_db_cf(st.apply, st.db, st.ropt,
-                                                                 h, k, kl, &len, &rerr);
-        if (rerr) fatal("read through the apply batch failed", rerr);
-        if (!p) return 0;
-        *v = (storeValue){.ptr = p, .len = len, .pin = NULL, .copy = p};
-        return 1;
-    }
+/* Reads the DB alone (no batch); *pin is the pinned value, NULL if absent. */
+static rocksdb_pinnableslice_t *dbGet(rocksdb_column_family_handle_t *h, const char *k,
+                                      size_t kl) {
+    char *rerr = NULL;
     rocksdb_pinnableslice_t *p = rocksdb_get_pinned_cf(st.db, st.ropt, h, k, kl, &rerr);
     if (rerr) fatal("read failed", rerr);
+    return p;
+}
+
+static int pinnedValue(rocksdb_pinnableslice_t *p, storeValue *v) {
     if (!p) return 0;
-    v->pin = p;
-    v->copy = NULL;
+    *v = (storeValue){.pin = p};
     v->ptr = rocksdb_pinnableslice_value(p, &v->len);
     return 1;
+}
+
+/* Lends r's value to *v (0 if r says absent). */
+static int rowValue(row *r, storeValue *v) {
+    if (r->vlen == ROW_ABSENT) return 0;
+    r->refs++;
+    *v = (storeValue){.ptr = r->data + r->klen, .len = r->vlen, .row = r};
+    return 1;
+}
+
+/* storeGet of the data CF through the row cache (see "row cache" above). */
+static int rowGet(rocksdb_column_family_handle_t *h, const char *k, size_t kl, storeValue *v) {
+    uint64_t hash = rowHash(k, kl);
+    size_t i;
+    if (st.in_batch && (i = tableFind(&rc.ov, hash, k, kl)) != NO_SLOT) {
+        row *r = rc.ov.slots[i].r;
+        return r->vlen == ROW_IN_BATCH ? batchGet(h, k, kl, v) : rowValue(r, v);
+    }
+    if ((i = tableFind(&rc.t, hash, k, kl)) != NO_SLOT) {
+        row *r = rc.t.slots[i].r;
+        r->used = 1;
+        statAdd(&rc.hits);
+        return rowValue(r, v);
+    }
+    statAdd(&rc.misses);
+    rocksdb_pinnableslice_t *p = dbGet(h, k, kl);
+    size_t len = 0;
+    const char *val = p ? rocksdb_pinnableslice_value(p, &len) : NULL;
+    if (ROW_OVERHEAD + kl + len > rc.row_max) return pinnedValue(p, v);
+    row *r = rowNew(k, kl, val, p ? len : ROW_ABSENT);
+    if (p) rocksdb_pinnableslice_destroy(p);
+    cachePut(hash, r);
+    int found = rowValue(r, v);
+    rowUnref(r);
+    return found;
+}
+
+int storeGet(int cf, const char *k, size_t kl, storeValue *v) {
+    rocksdb_column_family_handle_t *h = cfHandle(cf);
+    if (cf == STORE_CF_DATA && rc.budget) return rowGet(h, k, kl, v);
+    if (st.in_batch) return batchGet(h, k, kl, v);
+    return pinnedValue(dbGet(h, k, kl), v);
 }
 
 void storeValueFree(storeValue *v) {
     if (v->pin) rocksdb_pinnableslice_destroy(v->pin);
     rocksdb_free(v->copy);
-    v->pin = NULL;
-    v->copy = NULL;
-    v->ptr = NULL;
-    v->len = 0;
+    if (v->row) rowUnref(v->row);
+    *v = (storeValue){0};
 }
 
 storeIter *storeIterNew(int cf) {
@@ -548,4 +865,8 @@ void storeGetStats(storeStats *s) {
     s->block_cache_capacity_bytes = rocksdb_cache_get_capacity(st.cache);
     s->block_cache_usage_bytes = rocksdb_cache_get_usage(st.cache);
     s->block_cache_pinned_bytes = rocksdb_cache_get_pinned_usage(st.cache);
+    s->read_cache_capacity_bytes = rc.budget;
+    s->read_cache_used_bytes = __atomic_load_n(&rc.bytes, __ATOMIC_RELAXED);
+    s->read_cache_hits = __atomic_load_n(&rc.hits, __ATOMIC_RELAXED);
+    s->read_cache_misses = __atomic_load_n(&rc.misses, __ATOMIC_RELAXED);
 }

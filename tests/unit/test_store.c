@@ -3,7 +3,8 @@
  * reopen and across a crashed (never closed) process.
  *
  * `test_store --bench` instead prints timings: synced log writes of 1 and 100 entries,
- * and 16-byte puts committed in batches of 100. */
+ * and 16-byte puts committed in batches of 100; `test_store --bench-setget` the apply
+ * and read paths of the redis-benchmark SET/GET workload (see benchSetGet). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* nftw */
 #endif
@@ -470,6 +471,243 @@ TEST(test_log_writes_concurrent_with_apply) {
     storeClose();
 }
 
+/* ----------------------------------------------------------- read cache */
+
+static uint64_t cacheHits(void) {
+    storeStats s;
+    storeGetStats(&s);
+    return s.read_cache_hits;
+}
+
+/* 1 if cf:k holds exactly want (NULL: absent). */
+static int holds(const char *k, const char *want) {
+    storeValue v;
+    int found = storeGet(STORE_CF_DATA, k, strlen(k), &v);
+    if (!found) return want == NULL;
+    int ok = want && v.len == strlen(want) && memcmp(v.ptr, want, v.len) == 0;
+    storeValueFree(&v);
+    return ok;
+}
+
+static void commitOne(uint64_t idx, const char *k, const char *v) {
+    storeApplyBegin();
+    if (v) put(STORE_CF_DATA, k, v);
+    else storeDelete(STORE_CF_DATA, k, strlen(k));
+    storeApplyCommit(idx);
+}
+
+TEST(test_read_cache_overwrite_delete_absent) {
+    freshDir();
+    CHECK(openStore() == 0);
+    commitOne(1, "k", "v1");
+    uint64_t h0 = cacheHits();
+    CHECK(holds("k", "v1")); /* the commit cached the row */
+    CHECK(holds("k", "v1"));
+    CHECK_EQ_INT(cacheHits() - h0, 2);
+    commitOne(2, "k", "value-two");
+    CHECK(holds("k", "value-two"));
+    commitOne(3, "k", NULL);
+    CHECK(holds("k", NULL));
+    CHECK(holds("never", NULL)); /* miss: cached as absent */
+    h0 = cacheHits();
+    CHECK(holds("never", NULL));
+    CHECK_EQ_INT(cacheHits() - h0, 1);
+    commitOne(4, "never", "now");
+    CHECK(holds("never", "now"));
+    commitOne(5, "k", "");
+    CHECK(holds("k", ""));
+    storeStats st;
+    storeGetStats(&st);
+    CHECK(st.read_cache_capacity_bytes == STORE_DEFAULT_READ_CACHE_BYTES);
+    CHECK(st.read_cache_used_bytes > 0);
+    storeClose();
+}
+
+TEST(test_read_cache_batch_overlay) {
+    freshDir();
+    CHECK(openStore() == 0);
+    commitOne(1, "a", "a1");
+    commitOne(2, "b", "b1");
+    CHECK(holds("a", "a1"));
+
+    storeApplyBegin();
+    storeValue held;
+    CHECK(storeGet(STORE_CF_DATA, "a", 1, &held)); /* borrowed across writes and commit */
+    put(STORE_CF_DATA, "a", "a2");
+    CHECK(holds("a", "a2"));
+    CHECK(holds("b", "b1"));
+    storeDelete(STORE_CF_DATA, "a", 1);
+    CHECK(holds("a", NULL));
+    put(STORE_CF_DATA, "a", "a3");
+    put(STORE_CF_DATA, "new", "n1");
+    CHECK(holds("a", "a3"));
+    CHECK(holds("new", "n1"));
+    storeDelete(STORE_CF_DATA, "b", 1);
+    CHECK(holds("b", NULL));
+    storeApplyCommit(3);
+    CHECK_MEM(held.ptr, held.len, "a1");
+    storeValueFree(&held);
+    CHECK(holds("a", "a3"));
+    CHECK(holds("b", NULL));
+    CHECK(holds("new", "n1"));
+
+    /* After a reopen (cache empty) the DB agrees with what the cache served. */
+    storeClose();
+    CHECK(openStore() == 0);
+    CHECK(holds("a", "a3"));
+    CHECK(holds("b", NULL));
+    CHECK(holds("new", "n1"));
+    storeClose();
+}
+
+TEST(test_read_cache_clear) {
+    freshDir();
+    CHECK(openStore() == 0);
+    commitOne(1, "k1", "v1");
+    commitOne(2, "k2", "v2");
+    CHECK(holds("k1", "v1"));
+    CHECK(holds("k2", "v2"));
+
+    /* Entry 3 writes k3, entry 4 clears expire (k3 is then committed), entry 5 clears
+     * data and writes k4. */
+    storeApplyBegin();
+    put(STORE_CF_DATA, "k3", "v3");
+    storeClear(STORE_CF_EXPIRE, 4);
+    CHECK(holds("k3", "v3"));
+    put(STORE_CF_DATA, "k1", "v1b");
+    storeClear(STORE_CF_DATA, 5);
+    CHECK(holds("k1", NULL));
+    CHECK(holds("k2", NULL));
+    CHECK(holds("k3", NULL));
+    put(STORE_CF_DATA, "k4", "v4");
+    CHECK(holds("k4", "v4"));
+    storeApplyCommit(5);
+    CHECK(holds("k1", NULL));
+    CHECK(holds("k3", NULL));
+    CHECK(holds("k4", "v4"));
+    storeClose();
+    CHECK(openStore() == 0);
+    CHECK(holds("k1", NULL));
+    CHECK(holds("k4", "v4"));
+    storeClose();
+}
+
+TEST(test_read_cache_eviction_and_big_rows) {
+    freshDir();
+    storeSetReadCacheBytes(64 << 10); /* rows over 1 KB are not cached */
+    CHECK(openStore() == 0);
+    char k[32], v[64], big[3000];
+    storeApplyBegin();
+    for (int i = 0; i < 3000; i++) {
+        snprintf(k, sizeof(k), "key%d", i);
+        snprintf(v, sizeof(v), "value-%d-%0*d", i, i % 40, 0);
+        put(STORE_CF_DATA, k, v);
+    }
+    storeApplyCommit(1);
+    storeValue held;
+    CHECK(storeGet(STORE_CF_DATA, "key7", 4, &held));
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 3000; i++) {
+            snprintf(k, sizeof(k), "key%d", i);
+            snprintf(v, sizeof(v), "value-%d-%0*d", i, i % 40, 0);
+            CHECK(holds(k, v));
+        }
+    }
+    storeStats st;
+    storeGetStats(&st);
+    CHECK(st.read_cache_used_bytes <= 64 << 10);
+    CHECK(st.read_cache_used_bytes > 32 << 10);
+    CHECK_MEM(held.ptr, held.len, "value-7-0000000");
+    storeValueFree(&held);
+
+    /* A big row (read through the batch, then uncached) and overwrites both ways. */
+    memset(big, 'B', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    CHECK(holds("key1", "value-1-0"));
+    storeApplyBegin();
+    put(STORE_CF_DATA, "key1", big);
+    CHECK(holds("key1", big));
+    storeApplyCommit(2);
+    CHECK(holds("key1", big));
+    CHECK(holds("key1", big));
+    commitOne(3, "key1", "small");
+    CHECK(holds("key1", "small"));
+    commitOne(4, "key1", big);
+    CHECK(holds("key1", big));
+    storeApplyBegin();
+    put(STORE_CF_DATA, "key1", "small2");
+    CHECK(holds("key1", "small2"));
+    put(STORE_CF_DATA, "key1", big);
+    CHECK(holds("key1", big));
+    storeApplyCommit(5);
+    CHECK(holds("key1", big));
+
+    /* Shrinking evicts at once; 0 turns the cache off. */
+    storeSetReadCacheBytes(4 << 10);
+    storeGetStats(&st);
+    CHECK(st.read_cache_used_bytes <= 4 << 10);
+    storeSetReadCacheBytes(0);
+    storeGetStats(&st);
+    CHECK_EQ_INT(st.read_cache_used_bytes, 0);
+    CHECK(holds("key2", "value-2-00"));
+    storeClose();
+    storeSetReadCacheBytes(STORE_DEFAULT_READ_CACHE_BYTES);
+}
+
+/* Random writes, deletes, clears, commits and reopens over 40 keys, with a cache small
+ * enough to evict and values on both sides of the cacheable size, checked against a
+ * model after every step. Bounded: 6000 steps. */
+TEST(test_read_cache_matches_model) {
+    enum { KEYS = 40, STEPS = 6000 };
+    static char model[KEYS][700], pending[KEYS][700];
+    static int present[KEYS], pend_present[KEYS];
+    char k[16];
+    unsigned seed = 12345;
+    uint64_t idx = 1;
+    int in_batch = 0;
+
+    freshDir();
+    storeSetReadCacheBytes(8 << 10); /* rows over 128 bytes are not cached */
+    CHECK(openStore() == 0);
+    memset(present, 0, sizeof(present));
+    for (int step = 0; step < STEPS; step++) {
+        int op = rand_r(&seed) % 100, i = rand_r(&seed) % KEYS;
+        snprintf(k, sizeof(k), "k%d", i);
+        if (!in_batch && op < 30) {
+            storeApplyBegin();
+            memcpy(pending, model, sizeof(model));
+            memcpy(pend_present, present, sizeof(present));
+            in_batch = 1;
+        } else if (in_batch && op < 12) {
+            storeApplyCommit(idx++);
+            memcpy(model, pending, sizeof(model));
+            memcpy(present, pend_present, sizeof(present));
+            in_batch = 0;
+        } else if (in_batch && op < 40) {
+            int len = rand_r(&seed) % 3 ? rand_r(&seed) % 60 : rand_r(&seed) % 600;
+            for (int j = 0; j < len; j++) pending[i][j] = (char)('a' + rand_r(&seed) % 26);
+            pending[i][len] = '\0';
+            pend_present[i] = 1;
+            put(STORE_CF_DATA, k, pending[i]);
+        } else if (in_batch && op < 50) {
+            pend_present[i] = 0;
+            storeDelete(STORE_CF_DATA, k, strlen(k));
+        } else if (in_batch && op == 50) {
+            storeClear(STORE_CF_DATA, ++idx);
+            memset(pend_present, 0, sizeof(pend_present));
+        } else if (!in_batch && op == 51) {
+            storeClose();
+            CHECK(openStore() == 0);
+        } else {
+            int want = in_batch ? pend_present[i] : present[i];
+            CHECK(holds(k, want ? (in_batch ? pending[i] : model[i]) : NULL));
+        }
+    }
+    if (in_batch) storeApplyCommit(idx);
+    storeClose();
+    storeSetReadCacheBytes(STORE_DEFAULT_READ_CACHE_BYTES);
+}
+
 static double nowSec(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -525,8 +763,56 @@ static void bench(void) {
     storeClose();
 }
 
+static double cpuSec(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The apply path of redis-benchmark -t set,get -r 100000 -d 16 -P 16 -c 50: batches of
+ * 800 SETs (read the old record, put the new one) on random keys, then as many GETs.
+ * Environment: BENCH_WBUF_MB (data memtable, default 64), BENCH_READ_CACHE (bytes,
+ * 0 = off; default the store's). Prints process CPU (all threads) per operation. */
+static void benchSetGet(void) {
+    const int ops = 400000, per_batch = 800, keyspace = 100000;
+    const char *wb = getenv("BENCH_WBUF_MB"), *rcb = getenv("BENCH_READ_CACHE");
+    storeOptions o = {.block_cache_bytes = 256 << 20,
+                      .write_buffer_bytes = (size_t)(wb ? atoi(wb) : 64) << 20};
+    if (rcb) storeSetReadCacheBytes((size_t)strtoull(rcb, NULL, 10));
+    char *err = NULL, k[32], v[25];
+    freshDir();
+    if (storeOpen(dir, &o, &err) != 0) exit(2);
+    memset(v, 'x', sizeof(v));
+    unsigned seed = 1;
+    double c0 = cpuSec(), t0 = nowSec();
+    for (int n = 0, b = 1; n < ops; b++) {
+        storeApplyBegin();
+        for (int i = 0; i < per_batch; i++, n++) {
+            int kl = snprintf(k, sizeof(k), "\x01\x02key:%012d", rand_r(&seed) % keyspace);
+            storeValue got;
+            if (storeGet(STORE_CF_DATA, k, (size_t)kl, &got)) storeValueFree(&got);
+            storePut(STORE_CF_DATA, k, (size_t)kl, v, sizeof(v));
+        }
+        storeApplyCommit((uint64_t)b);
+    }
+    printf("set: %.2f us cpu/op, %.2f us wall/op\n", (cpuSec() - c0) / ops * 1e6,
+           (nowSec() - t0) / ops * 1e6);
+    c0 = cpuSec();
+    t0 = nowSec();
+    for (int n = 0; n < ops; n++) {
+        int kl = snprintf(k, sizeof(k), "\x01\x02key:%012d", rand_r(&seed) % keyspace);
+        storeValue got;
+        if (storeGet(STORE_CF_DATA, k, (size_t)kl, &got)) storeValueFree(&got);
+    }
+    printf("get: %.2f us cpu/op, %.2f us wall/op\n", (cpuSec() - c0) / ops * 1e6,
+           (nowSec() - t0) / ops * 1e6);
+    storeClose();
+}
+
 int main(int argc, char **argv) {
-    if (argc > 1 && strcmp(argv[1], "--bench") == 0) {
+    if (argc > 1 && strcmp(argv[1], "--bench-setget") == 0) {
+        benchSetGet();
+    } else if (argc > 1 && strcmp(argv[1], "--bench") == 0) {
         bench();
     } else {
         RUN(test_fresh_store_is_empty);
@@ -540,6 +826,17 @@ int main(int argc, char **argv) {
         RUN(test_crash_drops_uncommitted_batch);
         RUN(test_crash_after_clear_leaves_entry_to_replay);
         RUN(test_log_writes_concurrent_with_apply);
+        RUN(test_read_cache_overwrite_delete_absent);
+        RUN(test_read_cache_batch_overlay);
+        RUN(test_read_cache_clear);
+        RUN(test_read_cache_eviction_and_big_rows);
+        RUN(test_read_cache_matches_model);
+        /* The batch read paths again, without the read cache. */
+        storeSetReadCacheBytes(0);
+        RUN(test_batch_reads_see_own_writes);
+        RUN(test_clear_is_atomic_with_applied_index);
+        RUN(test_reopen_keeps_everything);
+        storeSetReadCacheBytes(STORE_DEFAULT_READ_CACHE_BYTES);
     }
     if (dir[0]) nftw(dir, rmEntry, 16, FTW_DEPTH | FTW_PHYS);
     return argc > 1 ? 0 : TEST_REPORT();
