@@ -14,9 +14,9 @@
  *
  * Happy path: a handler opens a dbEntry with a lookup (one storeGet), replies
  * from it and writes through it; every write that creates or deletes a key or
- * sets, changes or drops a TTL also updates the expire index and the counts in
- * the same apply batch, and the counts are mirrored in memory (dbInit loads
- * them). Expiry is judged by c->now_ms: the wall clock for reads, the log
+ * sets, changes or drops a TTL also updates the expire index in the same apply
+ * batch. The counts live in memory (dbInit loads them) and are written once per
+ * batch, just before the store writes it (storeSetBeforeWrite). Expiry is judged by c->now_ms: the wall clock for reads, the log
  * entry's time at apply. Reads hide expired keys and, on the leader, propose
  * EXPIREDEL; apply deletes an expired key a write meets; activeExpireCycle
  * proposes EXPIREDEL for keys found through the expire index.
@@ -46,6 +46,7 @@
 #define META_EXPIRES "db:expires"
 
 static long long db_keys, db_expires;
+static int counts_dirty; /* changed since the batch's last write of them */
 
 /* ---------------------------------------------------------------- encoding */
 
@@ -104,9 +105,20 @@ static long long loadCount(const char *name) {
     return n;
 }
 
+/* Before each write of an apply batch (storeSetBeforeWrite): the counts, once per
+ * batch rather than once per command. */
+static void writeCounts(void) {
+    if (!counts_dirty) return;
+    putCount(META_KEYS, db_keys);
+    putCount(META_EXPIRES, db_expires);
+    counts_dirty = 0;
+}
+
 void dbInit(void) {
     db_keys = loadCount(META_KEYS);
     db_expires = loadCount(META_EXPIRES);
+    counts_dirty = 0;
+    storeSetBeforeWrite(writeCounts);
 }
 
 long long dbSize(void) {
@@ -118,14 +130,10 @@ long long dbExpiresCount(void) {
 }
 
 static void countsAdd(long long keys, long long expires) {
-    if (keys) {
-        db_keys += keys;
-        putCount(META_KEYS, db_keys);
-    }
-    if (expires) {
-        db_expires += expires;
-        putCount(META_EXPIRES, db_expires);
-    }
+    if (!keys && !expires) return;
+    db_keys += keys;
+    db_expires += expires;
+    counts_dirty = 1;
 }
 
 /* ---------------------------------------------------------------- entries */
@@ -314,8 +322,7 @@ void dbFlush(void) {
     storeClear(STORE_CF_EXPIRE, idx);
     db_keys = 0;
     db_expires = 0;
-    putCount(META_KEYS, 0);
-    putCount(META_EXPIRES, 0);
+    counts_dirty = 1;
 }
 
 /* FLUSHDB / FLUSHALL [ASYNC|SYNC]: both run synchronously at apply. */

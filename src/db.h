@@ -83,8 +83,9 @@ int dbEntryDelete(dbEntry *e);
 /* Replies WRONGTYPE and returns 1 if e is stored with another type. */
 int dbCheckType(client *c, const dbEntry *e, int type);
 
-/* Loads the key counts from the meta CF (call after storeOpen, and again after
- * the store's contents were replaced). */
+/* Loads the key counts from the meta CF and registers their once-per-batch write
+ * (storeSetBeforeWrite). Call after storeOpen, and again after the store's
+ * contents were replaced. */
 void dbInit(void);
 /* Stored keys, including expired ones not yet deleted (DBSIZE). */
 long long dbSize(void);
