@@ -34,6 +34,8 @@ USER raftkv
 WORKDIR /data
 VOLUME /data
 EXPOSE 6379
+# With --requirepass, also set REDISCLI_AUTH in the container's environment
+# so that the health check (and redis-cli inside) can authenticate.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 \
     CMD redis-cli -p 6379 PING | grep -q PONG
 # Options after the image name are appended: --node-id 2 --cluster-members ...
