@@ -44,7 +44,7 @@ SIM_BIN := tests/sim/sim
 
 SERVER := src/raftkv-server
 
-.PHONY: all test unit-test raft-test sim-test blackbox cluster-test redis-tests fuzz fuzz-short bench run run-single sim clean deps
+.PHONY: all test unit-test raft-test sim-test blackbox cluster-test docker-test redis-tests fuzz fuzz-short bench run run-single sim clean deps
 
 all: $(SERVER)
 
@@ -91,6 +91,9 @@ blackbox: $(SERVER)
 
 cluster-test: $(SERVER)
 	/usr/bin/python3 -m pytest -q tests/cluster
+
+docker-test: $(SERVER)
+	bash tests/docker/run.sh
 
 redis-tests: $(SERVER)
 	bash redis-tests/run.sh

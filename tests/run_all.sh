@@ -37,6 +37,7 @@ run raft 300 make -s raft-test
 run sim 600 make -s sim-test
 run blackbox 900 make -s blackbox
 run cluster 900 make -s cluster-test
+run docker 1200 make -s docker-test
 run redis-tests 1500 make -s redis-tests
 run fuzz 120 make -s fuzz-short
 run bench-smoke 300 bash bench/bench.sh --smoke
