@@ -84,6 +84,8 @@ static const standardConfig configs[] = {
     INTOPT("heartbeat-ms", IMMUTABLE, heartbeat_ms, F_LL, "100", 1, 3600000),
     INTOPT("node-id", IMMUTABLE, node_id, F_ULL, "1", 1, LLONG_MAX),
     STROPT("cluster-members", IMMUTABLE, cluster_members, ""),
+    STROPT("cluster-join", IMMUTABLE, cluster_join, ""),
+    INTOPT("learner-promote-lag-entries", MUTABLE, learner_promote_lag_entries, F_LL, "100", 0, LLONG_MAX),
     STROPT("cluster-id", IMMUTABLE, cluster_id, "raftkv"),
     STROPT("cluster-secret", IMMUTABLE, cluster_secret, ""),
     STROPT("cluster-announce-ip", IMMUTABLE, cluster_announce_ip, ""),

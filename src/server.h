@@ -236,6 +236,8 @@ struct redisServer {
     long long heartbeat_ms;
     unsigned long long node_id;
     char *cluster_members;        /* "<id>@<host>:<port>,...", "" = one-member cluster */
+    char *cluster_join;           /* "<host>:<port>" of a member to join through, "" = none */
+    long long learner_promote_lag_entries;  /* a learner this close to the leader's log becomes a voter */
     char *cluster_id;
     char *cluster_secret;
     char *cluster_announce_ip;    /* client-facing host shown to clients, "" = the cluster-members host */
