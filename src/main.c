@@ -107,7 +107,7 @@ int main(int argc, char **argv) {
     const uint64_t *voters = clusterVoters(&nvoters);
     replicaInit(server.node_id, voters, nvoters);
     if (listenToPort(loop) != C_OK) exit(1);
-    if (nvoters > 1 && transportInit(loop) != C_OK) exit(1);
+    if (transportInit(loop) != C_OK) exit(1);
 
     uv_prepare_init(loop, &before_sleep);
     uv_prepare_start(&before_sleep, beforeSleep);
