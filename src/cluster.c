@@ -26,6 +26,7 @@
 #include "commands.h"
 #include "replica.h"
 #include "sha256.h"
+#include "store.h"
 #include "transport.h"
 #include "util.h"
 
@@ -34,11 +35,15 @@ typedef struct clusterNode {
     clusterMember announced;            /* where clients connect (id unused) */
     char addr[CLUSTER_HOST_MAX + 10];   /* announced host:port, [v6]:port */
     char name[41];
+    int role;                           /* CLUSTER_ROLE_* in the current configuration */
 } clusterNode;
 
-static clusterNode nodes[CLUSTER_MAX_MEMBERS];
-static uint64_t voter_ids[CLUSTER_MAX_MEMBERS];
+/* Every node ever known (ids are never reused, so the table only grows);
+ * role says which are in the current configuration. */
+static clusterNode nodes[CLUSTER_MAX_NODES];
 static int nnodes;
+static uint64_t base_ids[CLUSTER_MAX_MEMBERS];  /* the voters the log starts from */
+static int nbase;
 
 /* ------------------------------------------------------------ membership */
 
@@ -47,13 +52,11 @@ static int parseError(char *err, size_t errlen, const char *item, size_t itemlen
     return -1;
 }
 
-static int parseMember(const char *p, size_t len, clusterMember *m, char *err, size_t errlen) {
-    const char *at = memchr(p, '@', len);
-    if (!at) return parseError(err, errlen, p, len, "expected <id>@<host>:<port>");
-    long long id;
-    if (!string2ll(p, (size_t)(at - p), &id) || id <= 0)
-        return parseError(err, errlen, p, len, "node id must be a positive integer");
-    const char *h = at + 1, *end = p + len, *hend, *colon;
+/* Parses host:port or [v6]:port at a[0..alen) into m (id untouched);
+ * errors name the whole item p[0..len). */
+static int parseAddr(const char *p, size_t len, const char *a, size_t alen, clusterMember *m, char *err,
+                     size_t errlen) {
+    const char *h = a, *end = a + alen, *hend, *colon;
     if (h < end && *h == '[') {
         h++;
         hend = memchr(h, ']', (size_t)(end - h));
@@ -71,11 +74,25 @@ static int parseMember(const char *p, size_t len, clusterMember *m, char *err, s
     long long port;
     if (!string2ll(colon + 1, (size_t)(end - colon - 1), &port) || port < 1 || port > 65535)
         return parseError(err, errlen, p, len, "port must be 1-65535");
-    m->id = (uint64_t)id;
     memcpy(m->host, h, (size_t)(hend - h));
     m->host[hend - h] = '\0';
     m->port = (int)port;
     return 0;
+}
+
+static int parseMember(const char *p, size_t len, clusterMember *m, char *err, size_t errlen) {
+    const char *at = memchr(p, '@', len);
+    if (!at) return parseError(err, errlen, p, len, "expected <id>@<host>:<port>");
+    long long id;
+    if (!string2ll(p, (size_t)(at - p), &id) || id <= 0)
+        return parseError(err, errlen, p, len, "node id must be a positive integer");
+    if (parseAddr(p, len, at + 1, (size_t)(p + len - at - 1), m, err, errlen) < 0) return -1;
+    m->id = (uint64_t)id;
+    return 0;
+}
+
+int clusterParseAddr(const char *s, size_t len, clusterMember *m, char *err, size_t errlen) {
+    return parseAddr(s, len, s, len, m, err, errlen);
 }
 
 int clusterParseMembers(const char *spec, clusterMember *out, int max, char *err, size_t errlen) {
@@ -137,11 +154,167 @@ static void setAnnounced(clusterNode *cn, const char *host, int port) {
     else snprintf(cn->addr, sizeof(cn->addr), "%s:%d", cn->announced.host, port);
 }
 
+static clusterNode *findNode(uint64_t id) {
+    for (int i = 0; i < nnodes; i++)
+        if (nodes[i].m.id == id) return &nodes[i];
+    return NULL;
+}
+
+/* Adds m to the table (role NONE); NULL when the table is full. */
+static clusterNode *addNode(const clusterMember *m) {
+    if (nnodes == CLUSTER_MAX_NODES) return NULL;
+    clusterNode *cn = &nodes[nnodes++];
+    const char *aip = server.cluster_announce_ip ? server.cluster_announce_ip : "";
+    int self_node = m->id == server.node_id;
+    cn->m = *m;
+    cn->role = CLUSTER_ROLE_NONE;
+    setAnnounced(cn, self_node && aip[0] ? aip : cn->m.host,
+                 self_node && server.cluster_announce_port ? server.cluster_announce_port : cn->m.port);
+    clusterDeriveNodeName(server.cluster_id ? server.cluster_id : "", cn->m.id, cn->name);
+    return cn;
+}
+
+int clusterLearnNode(uint64_t id, const char *addr, size_t len) {
+    if (id == 0) return C_ERR;
+    if (findNode(id)) return C_OK;
+    clusterMember m;
+    char err[CLUSTER_HOST_MAX + 64];
+    if (clusterParseAddr(addr, len, &m, err, sizeof(err)) < 0) {
+        serverLog(LL_WARNING, "Cluster: node %llu: %s", (unsigned long long)id, err);
+        return C_ERR;
+    }
+    m.id = id;
+    if (!addNode(&m)) {
+        serverLog(LL_WARNING, "Cluster: node %llu not recorded: %d nodes known already", (unsigned long long)id,
+                  CLUSTER_MAX_NODES);
+        return C_ERR;
+    }
+    serverLog(LL_NOTICE, "Cluster: node %llu is at %.*s", (unsigned long long)id, (int)len, addr);
+    return C_OK;
+}
+
+/* Adds the nodes of a "<id>@<host>:<port>,..." list that are not known yet. */
+static int learnNodes(const char *spec, const char *what) {
+    clusterMember *ms = malloc(sizeof(clusterMember) * CLUSTER_MAX_NODES);
+    serverAssert(ms != NULL);
+    char err[512];
+    int n = clusterParseMembers(spec, ms, CLUSTER_MAX_NODES, err, sizeof(err));
+    if (n < 0) serverLog(LL_WARNING, "%s: %s", what, err);
+    for (int i = 0; i < n; i++)
+        if (!findNode(ms[i].id)) addNode(&ms[i]);
+    free(ms);
+    return n < 0 ? C_ERR : C_OK;
+}
+
+char *clusterFormatNodes(void) {
+    size_t cap = (size_t)nnodes * (CLUSTER_HOST_MAX + 32) + 1, len = 0;
+    char *out = malloc(cap);
+    serverAssert(out != NULL);
+    out[0] = '\0';
+    for (int i = 0; i < nnodes; i++) {
+        const clusterMember *m = &nodes[i].m;
+        const char *fmt = strchr(m->host, ':') ? "%s%llu@[%s]:%d" : "%s%llu@%s:%d";
+        len += (size_t)snprintf(out + len, cap - len, fmt, i ? "," : "", (unsigned long long)m->id, m->host, m->port);
+    }
+    return out;
+}
+
+size_t clusterFormatBase(char *out, size_t len) {
+    size_t n = 0;
+    out[0] = '\0';
+    for (int i = 0; i < nbase && n < len; i++)
+        n += (size_t)snprintf(out + n, len - n, "%s%llu", i ? "," : "", (unsigned long long)base_ids[i]);
+    return n < len ? n : len - 1;
+}
+
+#define META_NODES "cluster-nodes"
+#define META_BASE "cluster-base-voters"
+#define JOIN_ATTEMPTS 30
+#define JOIN_RETRY_MS 1000
+
+void clusterPersistNodes(void) {
+    char *spec = clusterFormatNodes();
+    storePut(STORE_CF_META, META_NODES, sizeof(META_NODES) - 1, spec, strlen(spec));
+    free(spec);
+}
+
+static void metaPut(const char *k, const char *v) {
+    storeApplyBegin();
+    storePut(STORE_CF_META, k, strlen(k), v, strlen(v));
+    storeApplyCommit(0);
+}
+
+/* Owned NUL-terminated copy of META record k, or NULL. */
+static char *metaGet(const char *k) {
+    storeValue v;
+    if (!storeGet(STORE_CF_META, k, strlen(k), &v)) return NULL;
+    char *s = malloc(v.len + 1);
+    serverAssert(s != NULL);
+    memcpy(s, v.ptr, v.len);
+    s[v.len] = '\0';
+    storeValueFree(&v);
+    return s;
+}
+
+/* A joining node: the base configuration (the voters its log starts from)
+ * and the members' addresses, from an earlier start or else asked from the
+ * cluster-join node (RAFT.MEMBERS), then kept in META. */
+static int joinBase(void) {
+    char *base = metaGet(META_BASE);
+    if (!base) {
+        char b[CLUSTER_MAX_MEMBERS * 24], *spec = NULL, err[512];
+        int ok = 0;
+        for (int i = 0; i < JOIN_ATTEMPTS && !ok; i++) {
+            if (i) uv_sleep(JOIN_RETRY_MS);
+            ok = transportFetchMembers(server.cluster_join, b, sizeof(b), &spec, err, sizeof(err)) == C_OK;
+            if (!ok) serverLog(LL_WARNING, "cluster-join %s: %s (attempt %d of %d)", server.cluster_join, err, i + 1,
+                               JOIN_ATTEMPTS);
+        }
+        if (!ok) return C_ERR;
+        metaPut(META_NODES, spec);
+        metaPut(META_BASE, b);
+        free(spec);
+        base = metaGet(META_BASE);
+        serverLog(LL_NOTICE, "Joined through %s: the log starts from voters %s", server.cluster_join, base);
+    }
+    const char *p = base;
+    while (*p && nbase < CLUSTER_MAX_MEMBERS) {
+        char *end;
+        unsigned long long id = strtoull(p, &end, 10);
+        if (end == p || id == 0) break;
+        base_ids[nbase++] = id;
+        p = *end == ',' ? end + 1 : end;
+    }
+    int bad = *p != '\0' || nbase == 0;
+    if (bad) serverLog(LL_WARNING, "Corrupted %s record '%s'", META_BASE, base);
+    free(base);
+    return bad ? C_ERR : C_OK;
+}
+
 int clusterInit(void) {
     clusterMember members[CLUSTER_MAX_MEMBERS];
-    int n;
+    int n = 0;
+    nnodes = 0;
+    nbase = 0;
     const char *spec = server.cluster_members ? server.cluster_members : "";
-    if (spec[0] == '\0') {
+    const char *join = server.cluster_join ? server.cluster_join : "";
+    const char *secret = server.cluster_secret ? server.cluster_secret : "";
+    const char *aip = server.cluster_announce_ip ? server.cluster_announce_ip : "";
+    if (aip[0] && !clusterValidAnnounce(aip, strlen(aip), 1)) {
+        serverLog(LL_WARNING, "cluster-announce-ip '%s' is not a valid host name or address", aip);
+        return C_ERR;
+    }
+    if (spec[0] && join[0]) {
+        serverLog(LL_WARNING, "cluster-members and cluster-join exclude each other: set one");
+        return C_ERR;
+    }
+    if (join[0]) {
+        if (!secret[0]) {
+            serverLog(LL_WARNING, "cluster-secret must be set to join a cluster");
+            return C_ERR;
+        }
+        if (joinBase() != C_OK) return C_ERR;
+    } else if (spec[0] == '\0') {
         members[0].id = server.node_id;
         snprintf(members[0].host, sizeof(members[0].host), "%s", server.bindaddr);
         members[0].port = server.port;
@@ -153,47 +326,85 @@ int clusterInit(void) {
             serverLog(LL_WARNING, "cluster-members: %s", err);
             return C_ERR;
         }
+        int self = 0;
+        for (int i = 0; i < n; i++) self |= members[i].id == server.node_id;
+        if (!self) {
+            serverLog(LL_WARNING, "node-id %llu is not listed in cluster-members", (unsigned long long)server.node_id);
+            return C_ERR;
+        }
+        if (n > 1 && !secret[0]) {
+            serverLog(LL_WARNING, "cluster-secret must be set when cluster-members lists several nodes");
+            return C_ERR;
+        }
     }
-    int self = 0;
-    for (int i = 0; i < n; i++) self |= members[i].id == server.node_id;
-    if (!self) {
-        serverLog(LL_WARNING, "node-id %llu is not listed in cluster-members", (unsigned long long)server.node_id);
-        return C_ERR;
-    }
-    if (n > 1 && (!server.cluster_secret || server.cluster_secret[0] == '\0')) {
-        serverLog(LL_WARNING, "cluster-secret must be set when cluster-members lists several nodes");
-        return C_ERR;
-    }
-    const char *aip = server.cluster_announce_ip ? server.cluster_announce_ip : "";
-    if (aip[0] && !clusterValidAnnounce(aip, strlen(aip), 1)) {
-        serverLog(LL_WARNING, "cluster-announce-ip '%s' is not a valid host name or address", aip);
-        return C_ERR;
-    }
-    const char *cid = server.cluster_id ? server.cluster_id : "";
-    nnodes = n;
     for (int i = 0; i < n; i++) {
-        clusterNode *cn = &nodes[i];
-        cn->m = members[i];
-        voter_ids[i] = members[i].id;
-        int self_node = cn->m.id == server.node_id;
-        setAnnounced(cn, self_node && aip[0] ? aip : cn->m.host,
-                     self_node && server.cluster_announce_port ? server.cluster_announce_port : cn->m.port);
-        clusterDeriveNodeName(cid, cn->m.id, cn->name);
+        addNode(&members[i]);
+        base_ids[nbase++] = members[i].id;
     }
-    serverLog(LL_NOTICE, "Cluster '%s': %d voting member%s, this node is %llu", cid, n, n == 1 ? "" : "s",
+    /* Addresses learnt from committed configuration changes (or at join). */
+    char *learnt = metaGet(META_NODES);
+    if (learnt && learnNodes(learnt, META_NODES) != C_OK) {
+        free(learnt);
+        return C_ERR;
+    }
+    free(learnt);
+    if (!findNode(server.node_id)) {
+        clusterMember self = {.id = server.node_id, .port = server.port};
+        snprintf(self.host, sizeof(self.host), "%s", server.bindaddr);
+        addNode(&self);
+    }
+    for (int i = 0; i < nbase; i++) {
+        clusterNode *cn = findNode(base_ids[i]);
+        if (!cn) {
+            serverLog(LL_WARNING, "No address known for voter %llu", (unsigned long long)base_ids[i]);
+            return C_ERR;
+        }
+        cn->role = CLUSTER_ROLE_VOTER;
+    }
+    serverLog(LL_NOTICE, "Cluster '%s': log starts from %d voting member%s, %d node%s known, this node is %llu",
+              server.cluster_id ? server.cluster_id : "", nbase, nbase == 1 ? "" : "s", nnodes, nnodes == 1 ? "" : "s",
               (unsigned long long)server.node_id);
     return C_OK;
 }
 
 const uint64_t *clusterVoters(int *n) {
-    *n = nnodes;
-    return voter_ids;
+    *n = nbase;
+    return base_ids;
 }
 
-static clusterNode *findNode(uint64_t id) {
-    for (int i = 0; i < nnodes; i++)
-        if (nodes[i].m.id == id) return &nodes[i];
-    return NULL;
+static const char *roleName(int role) {
+    return role == CLUSTER_ROLE_VOTER ? "a voter" : role == CLUSTER_ROLE_LEARNER ? "a learner" : "not a member";
+}
+
+void clusterSetConfiguration(const raftConfState *cs) {
+    for (int i = 0; i < nnodes; i++) {
+        clusterNode *cn = &nodes[i];
+        int role = CLUSTER_ROLE_NONE;
+        for (int j = 0; j < cs->nvoters; j++)
+            if (cs->voters[j] == cn->m.id) role = CLUSTER_ROLE_VOTER;
+        for (int j = 0; j < cs->nlearners; j++)
+            if (cs->learners[j] == cn->m.id) role = CLUSTER_ROLE_LEARNER;
+        if (role == cn->role) continue;
+        serverLog(LL_NOTICE, "Cluster: node %llu (%s) is %s now", (unsigned long long)cn->m.id, cn->addr, roleName(role));
+        cn->role = role;
+    }
+    for (int j = 0; j < cs->nvoters + cs->nlearners; j++) {
+        uint64_t id = j < cs->nvoters ? cs->voters[j] : cs->learners[j - cs->nvoters];
+        if (!findNode(id)) serverLog(LL_WARNING, "Cluster: member %llu has no known address", (unsigned long long)id);
+    }
+    transportSyncPeers();
+}
+
+int clusterNodeRole(uint64_t id) {
+    const clusterNode *cn = findNode(id);
+    return cn ? cn->role : CLUSTER_ROLE_NONE;
+}
+
+int clusterMemberIds(uint64_t *out, int max) {
+    int n = 0;
+    for (int i = 0; i < nnodes && n < max; i++)
+        if (nodes[i].role != CLUSTER_ROLE_NONE) out[n++] = nodes[i].m.id;
+    return n;
 }
 
 const clusterMember *clusterGetMember(uint64_t id) {
@@ -272,6 +483,18 @@ static void addSlotsNode(client *c, const clusterNode *cn) {
     addReplyArrayLen(c, 0);
 }
 
+/* Members of the current configuration, and a leader that is removing
+ * itself (it leads until its removal commits). */
+static int shown(const clusterNode *cn, const clusterNode *leader) {
+    return cn->role != CLUSTER_ROLE_NONE || cn == leader;
+}
+
+static int countShown(const clusterNode *leader) {
+    int n = 0;
+    for (int i = 0; i < nnodes; i++) n += shown(&nodes[i], leader);
+    return n;
+}
+
 void clusterSlotsCommand(client *c) {
     replicaInfo ri;
     replicaGetInfo(&ri);
@@ -281,12 +504,12 @@ void clusterSlotsCommand(client *c) {
         return;
     }
     addReplyArrayLen(c, 1);
-    addReplyArrayLen(c, 2 + nnodes);
+    addReplyArrayLen(c, 2 + countShown(leader));
     addReplyLongLong(c, 0);
     addReplyLongLong(c, CLUSTER_SLOTS - 1);
     addSlotsNode(c, leader);
     for (int i = 0; i < nnodes; i++)
-        if (&nodes[i] != leader) addSlotsNode(c, &nodes[i]);
+        if (&nodes[i] != leader && shown(&nodes[i], leader)) addSlotsNode(c, &nodes[i]);
 }
 
 static void addShardsNode(client *c, const clusterNode *cn, int is_leader, const replicaInfo *ri) {
@@ -322,21 +545,22 @@ void clusterShardsCommand(client *c) {
     addReplyLongLong(c, 0);
     addReplyLongLong(c, CLUSTER_SLOTS - 1);
     addReplyBulkCString(c, "nodes");
-    addReplyArrayLen(c, nnodes);
+    addReplyArrayLen(c, countShown(leader));
     addShardsNode(c, leader, 1, &ri);
     for (int i = 0; i < nnodes; i++)
-        if (&nodes[i] != leader) addShardsNode(c, &nodes[i], 0, &ri);
+        if (&nodes[i] != leader && shown(&nodes[i], leader)) addShardsNode(c, &nodes[i], 0, &ri);
 }
 
 /* One CLUSTER NODES line: id ip:port@cport flags master ping-sent pong-recv
  * config-epoch link-state slots. ip:port is the announced client address,
- * the bus port the cluster-members port peers connect to. */
+ * the bus port the cluster-members port peers connect to. A learner is a
+ * "slave,nofailover" (it replicates and never runs for leader). */
 static size_t nodesLine(char *buf, size_t len, const clusterNode *cn, const clusterNode *leader,
                         const replicaInfo *ri, long long now_ms) {
     int self = cn->m.id == server.node_id, is_leader = cn == leader, up = nodeConnected(cn->m.id);
     const char *role = is_leader || !leader ? "master" : "slave";
-    int n = snprintf(buf, len, "%s %s@%d %s%s %s 0 %lld %llu %s%s\n", cn->name, cn->addr, cn->m.port,
-                     self ? "myself," : "", role, is_leader || !leader ? "-" : leader->name,
+    int n = snprintf(buf, len, "%s %s@%d %s%s%s %s 0 %lld %llu %s%s\n", cn->name, cn->addr, cn->m.port,
+                     self ? "myself," : "", role, cn->role == CLUSTER_ROLE_LEARNER ? ",nofailover" : "", is_leader || !leader ? "-" : leader->name,
                      self || !up ? 0LL : now_ms, is_leader ? (unsigned long long)ri->term : 0ULL,
                      up ? "connected" : "disconnected", is_leader ? " 0-16383" : "");
     return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
@@ -352,7 +576,8 @@ void clusterNodesCommand(client *c) {
     const clusterNode *self = findNode(server.node_id);
     len += nodesLine(buf + len, sizeof(buf) - len, self, leader, &ri, now);
     for (int i = 0; i < nnodes; i++)
-        if (&nodes[i] != self) len += nodesLine(buf + len, sizeof(buf) - len, &nodes[i], leader, &ri, now);
+        if (&nodes[i] != self && shown(&nodes[i], leader))
+            len += nodesLine(buf + len, sizeof(buf) - len, &nodes[i], leader, &ri, now);
     addReplyVerbatim(c, buf, len);
 }
 
@@ -376,7 +601,7 @@ void clusterInfoCommand(client *c) {
                      "cluster_stats_messages_sent:%lld\r\n"
                      "cluster_stats_messages_received:%lld\r\n"
                      "total_cluster_links_buffer_limit_exceeded:0\r\n",
-                     ok ? "ok" : "fail", ok ? CLUSTER_SLOTS : 0, ok ? CLUSTER_SLOTS : 0, nnodes, ok ? 1 : 0,
+                     ok ? "ok" : "fail", ok ? CLUSTER_SLOTS : 0, ok ? CLUSTER_SLOTS : 0, countShown(leaderNode(&ri)), ok ? 1 : 0,
                      (unsigned long long)ri.term, (unsigned long long)ri.term, st.msgs_sent, st.msgs_received);
     addReplyVerbatim(c, buf, (size_t)n);
 }

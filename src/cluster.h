@@ -11,10 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "raft/raft.h"
 #include "server.h"
 
-#define CLUSTER_MAX_MEMBERS 16
+#define CLUSTER_MAX_MEMBERS RAFT_MAX_MEMBERS
+#define CLUSTER_MAX_NODES 256       /* ids ever known (removed ones included) */
 #define CLUSTER_HOST_MAX 256
+
+enum { CLUSTER_ROLE_NONE = 0, CLUSTER_ROLE_VOTER, CLUSTER_ROLE_LEARNER };
 
 typedef struct clusterMember {
     uint64_t id;
@@ -28,14 +32,49 @@ typedef struct clusterMember {
  * Borrows spec for the call. */
 int clusterParseMembers(const char *spec, clusterMember *out, int max, char *err, size_t errlen);
 
-/* Reads server.cluster_members, node_id, cluster_id, cluster_secret. A node
- * with no cluster-members is a one-member cluster of itself at
- * bind:port. Fails (C_ERR after logging why) when the members do not parse,
- * node-id is not among them, or several members have no cluster-secret. */
+/* Parses "<host>:<port>" or "[v6]:<port>" (s[0..len), borrowed for the
+ * call) into m's host and port (m->id untouched). Returns 0, or -1 with a
+ * message in err[0..errlen). */
+int clusterParseAddr(const char *s, size_t len, clusterMember *m, char *err, size_t errlen);
+
+/* Reads server.cluster_members or cluster_join, node_id, cluster_id,
+ * cluster_secret (the store is open). A node with neither is a one-member
+ * cluster of itself at bind:port. With cluster-join, the first start asks
+ * that node (blocking, before the loop runs, retried for about 30 s) for the
+ * voters the log starts from and the members' addresses, and keeps both in
+ * META; later starts read them back. Addresses learnt from committed
+ * configuration changes (META, clusterFormatNodes) are merged in. Fails
+ * (C_ERR after logging why) when the members do not parse, node-id is not
+ * among cluster-members, both or no secret are set where one is needed, or
+ * the join fails. */
 int clusterInit(void);
 
-/* The initial voters, this node included; borrowed, valid until exit. */
+/* The voters the log starts from (cluster-members, or as learnt at join);
+ * this node is among them unless it joined. Borrowed, valid until exit. */
 const uint64_t *clusterVoters(int *n);
+/* Records the address "host:port" (addr[0..len), borrowed) of node id if
+ * id is not known yet (ids are never reused: a known id keeps its address).
+ * Returns C_OK, or C_ERR (logged) when the address does not parse or
+ * CLUSTER_MAX_NODES are known already. */
+int clusterLearnNode(uint64_t id, const char *addr, size_t len);
+/* The current configuration changed (or may have): every node's role
+ * follows cs (borrowed for the call), changes are logged, and the peer
+ * links follow (transportSyncPeers). */
+void clusterSetConfiguration(const raftConfState *cs);
+/* CLUSTER_ROLE_* of node id in the current configuration. */
+int clusterNodeRole(uint64_t id);
+/* Ids of the current configuration's members (this node included when a
+ * member) into out[0..max); returns how many. */
+int clusterMemberIds(uint64_t *out, int max);
+/* Every known node as "<id>@<host>:<port>,..." (the addresses peers
+ * connect to). Returns owned memory: free() it. */
+char *clusterFormatNodes(void);
+/* Writes clusterFormatNodes() into the open store batch (META), where the
+ * next clusterInit merges it. */
+void clusterPersistNodes(void);
+/* The base voters as "<id>,<id>,..." into out (NUL-terminated, at most
+ * len - 1 bytes); returns the length. */
+size_t clusterFormatBase(char *out, size_t len);
 /* "host:port" of a member's announced client address ("[v6]:port" for
  * IPv6), or NULL when id is not a member. Borrowed: valid until the next
  * clusterSetAnnounced for that member (copy it to keep it). */

@@ -4,6 +4,7 @@
  * (CLIENT, COMMAND, CONFIG) have no handler of their own: processCommand
  * dispatches to the subcommand. */
 #include "commands.h"
+#include "membership.h"
 
 #define W CMD_WRITE
 #define R CMD_READONLY
@@ -53,6 +54,15 @@ static const struct redisCommand configSubcommands[] = {
      "server", "Resets the server's statistics.", "2.0.0", "O(1)", NULL},
     {"help", configHelpCommand, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, NULL,
      "server", "Returns helpful text about the different subcommands.", "5.0.0", "O(1)", NULL},
+    {0}};
+
+static const struct redisCommand raftNodeSubcommands[] = {
+    {"add", raftNodeAddCommand, 4, CMD_ADMIN, 0, 0, 0, NULL,
+     "server", "Adds a node as a learner (promoted to voter once caught up).", "7.0.0", "O(1)", NULL},
+    {"remove", raftNodeRemoveCommand, 3, CMD_ADMIN, 0, 0, 0, NULL,
+     "server", "Removes a node from the Raft configuration.", "7.0.0", "O(1)", NULL},
+    {"help", raftNodeHelpCommand, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, NULL,
+     "server", "Returns helpful text about the different subcommands.", "7.0.0", "O(1)", NULL},
     {0}};
 
 static const struct redisCommand clusterSubcommands[] = {
@@ -184,6 +194,8 @@ const struct redisCommand redisCommandTable[] = {
      "Returns the Raft state of this node (the raft section of INFO).", "7.0.0", "O(N) where N is the number of peers", NULL},
     {"raft.transfer-leader", raftTransferLeaderCommand, -1, CMD_ADMIN, 0, 0, 0, NULL, "server",
      "Hands Raft leadership to another voter (the most up-to-date one by default).", "7.0.0", "O(1)", NULL},
+    {"raft.node", NULL, -2, 0, 0, 0, 0, NULL, "server", "A container for Raft membership changes.", "7.0.0",
+     "Depends on subcommand.", raftNodeSubcommands},
     {"info", infoCommand, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, NULL, "server",
      "Returns information and statistics about the server.", "1.0.0", "O(1)", NULL},
     {"command", commandCommand, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, NULL, "server",
@@ -221,6 +233,9 @@ const struct redisCommand redisCommandTable[] = {
      "cluster secret against.", "7.0.0", "O(1)", NULL},
     {"raft.auth", raftAuthCommand, 2, CMD_PEER | F, 0, 0, 0, NULL, "raft",
      "Completes a peer handshake with the HMAC of the nonce under the cluster secret.", "7.0.0", "O(1)", NULL},
+    {"raft.members", raftMembersCommand, 1, CMD_PEER | F, 0, 0, 0, NULL, "raft",
+     "Answers a joining node: the voters the log starts from and every known node's address.", "7.0.0",
+     "O(N) where N is the number of known nodes", NULL},
     {"raft.msg", raftMsgCommand, 2, CMD_PEER | F, 0, 0, 0, NULL, "raft",
      "Delivers one Raft message from an authenticated peer.", "7.0.0", "O(N) where N is the size of the message", NULL},
     {0}};

@@ -14,12 +14,18 @@
  * fail-stop (serverPanic). A command the table no longer knows gets the
  * unknown-command error as its reply, identically on every replica. Arity is
  * not checked again: prepare hooks may log another form of a command (as
- * INCRBYFLOAT's 4-argument one) and handlers check their own arguments. */
+ * INCRBYFLOAT's 4-argument one) and handlers check their own arguments.
+ *
+ * A CONF entry (membership change) records the configuration as of its
+ * index and the known nodes' addresses in META, in the same batch, and
+ * answers the RAFT.NODE client that proposed it with +OK. */
 #include <string.h>
 
+#include "cluster.h"
 #include "commands.h"
 #include "db.h"
 #include "fsm.h"
+#include "replica.h"
 #include "replica_io.h"
 #include "store.h"
 
@@ -29,6 +35,7 @@ static long long apply_now_ms;     /* max entry time applied so far */
 static uint64_t cur_index;
 
 #define META_APPLY_NOW "apply-now-ms"
+#define META_APPLIED_CONF "raft-conf-applied"
 
 void fsmInit(void) {
     ac = createApplyClient();
@@ -68,8 +75,37 @@ static void applyCommand(uint64_t index) {
     }
 }
 
+int fsmLoadAppliedConf(raftConfState *cs) {
+    storeValue v;
+    if (!storeGet(STORE_CF_META, META_APPLIED_CONF, sizeof(META_APPLIED_CONF) - 1, &v)) return 0;
+    int rc = raftConfStateDecode((const unsigned char *)v.ptr, v.len, cs);
+    storeValueFree(&v);
+    if (rc != 0) serverPanic("Corrupted %s record", META_APPLIED_CONF);
+    return 1;
+}
+
+/* A configuration change took effect when appended (replica.c); applying
+ * it records, in this batch, the configuration as of its index and the
+ * addresses known (so a restart after the log is compacted still has
+ * them), and answers the RAFT.NODE client waiting for it. */
+static void applyConf(const raftEntry *e) {
+    raftConfState cs;
+    if (replicaConfAt(e->index, &cs) == 0) {
+        unsigned char buf[RAFT_CONF_STATE_MAX_LEN];
+        size_t len = raftConfStateEncode(&cs, buf);
+        storePut(STORE_CF_META, META_APPLIED_CONF, sizeof(META_APPLIED_CONF) - 1, (const char *)buf, len);
+    }
+    clusterPersistNodes();
+    client *waiter = replicaTakeWaiter(e->index);
+    if (waiter) {
+        addReplyOK(waiter);
+        if (waiter->pending_writes == 0) unpauseClient(waiter);
+    }
+}
+
 static void applyEntry(const raftEntry *e) {
     cur_index = e->index;
+    if (e->type == RAFT_ENTRY_CONF) applyConf(e);
     if (e->type != RAFT_ENTRY_NORMAL) return;
     if (e->len < 8) serverPanic("Corrupted log entry %llu: %u bytes", (unsigned long long)e->index, e->len);
     long long t = 0;

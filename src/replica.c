@@ -14,11 +14,13 @@
  * -CLUSTERDOWN at once (never logged); proposals whose entry may or may not
  * commit when leadership is lost get -TIMEOUT, never OK; a storage error is
  * fail-stop (the store aborts). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cluster.h"
 #include "commands.h"
+#include "fsm.h"
 #include "replica.h"
 #include "replica_io.h"
 
@@ -28,7 +30,12 @@ typedef struct waiter {
 } waiter;
 
 static raft *R;
-static int nvoters;
+static uint64_t self_id;
+static int single_base;             /* the log starts from this node as the only voter */
+
+/* The configuration cluster.c and transport.c were last told about. */
+static raftConfState conf_now;
+static int conf_synced, was_member;
 
 /* The open batch: 8-byte big-endian time, then RESP commands. */
 static unsigned char *batch;
@@ -196,7 +203,9 @@ int replicaReadBarrier(client *c) {
     /* A follower reads only what the redirect rule let through: READONLY
      * connections and keyless commands, both documented as possibly stale. */
     if (role != RAFT_LEADER) return 1;
-    if (nvoters == 1 || server.read_mode == READ_STALE) return 1;
+    raftInfo in;
+    raftGetInfo(R, &in);
+    if (in.nvoters == 1 || server.read_mode == READ_STALE) return 1;
     if (c->read_granted) return 1;
     if (server.read_mode == READ_LEASE && leaseValid()) return 1;
     c->read_round = read_round_next;
@@ -362,6 +371,106 @@ client *replicaTakeWaiter(uint64_t index) {
     return c;
 }
 
+/* ---------------------------------------------------------- membership */
+
+static int confEqual(const raftConfState *a, const raftConfState *b) {
+    return a->nvoters == b->nvoters && a->nlearners == b->nlearners &&
+           memcmp(a->voters, b->voters, sizeof(uint64_t) * (size_t)a->nvoters) == 0 &&
+           memcmp(a->learners, b->learners, sizeof(uint64_t) * (size_t)a->nlearners) == 0;
+}
+
+/* CONF entries carry the node's address "host:port" as their tail. */
+static void learnAddresses(const raftEntry *e, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        int op;
+        uint64_t id;
+        if (e[i].type != RAFT_ENTRY_CONF || raftConfChangeDecode(e[i].data, e[i].len, &op, &id) != 0) continue;
+        if (e[i].len > RAFT_CONF_CHANGE_LEN)
+            clusterLearnNode(id, (const char *)e[i].data + RAFT_CONF_CHANGE_LEN, e[i].len - RAFT_CONF_CHANGE_LEN);
+    }
+}
+
+/* Keeps cluster.c's roles and transport.c's links in step with the core's
+ * current configuration (changed by an append, or reverted by a
+ * truncation). */
+static void syncConf(void) {
+    raftConfState cs;
+    raftGetConfState(R, 0, &cs);
+    if (conf_synced && confEqual(&cs, &conf_now)) return;
+    conf_now = cs;
+    conf_synced = 1;
+    clusterSetConfiguration(&cs);
+    raftInfo in;
+    raftGetInfo(R, &in);
+    int member = in.is_voter || in.is_learner;
+    if (was_member && !member)
+        serverLog(LL_WARNING, "Raft: this node was removed from the cluster configuration: it stays silent from now "
+                              "on (its id may never be used again)");
+    was_member = member;
+}
+
+/* A node's address as a CONF tail: "host:port" ("[v6]:port"). */
+static size_t addrTail(uint64_t id, char *out, size_t len) {
+    const clusterMember *m = clusterGetMember(id);
+    if (!m) return 0;
+    int n = snprintf(out, len, strchr(m->host, ':') ? "[%s]:%d" : "%s:%d", m->host, m->port);
+    return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
+}
+
+const char *replicaProposeConf(client *c, int op, uint64_t id, const char *tail, size_t taillen) {
+    raftInfo in;
+    raftGetInfo(R, &in);
+    if (in.role != RAFT_LEADER) return "-CLUSTERDOWN No raft leader";
+    if (in.transferee) return "-TRYAGAIN leadership transfer in progress";
+    if (in.conf_index > in.commit) return "a membership change is in progress";
+    flushBatch();
+    uint64_t index = raftProposeConfChange(R, op, id, tail, (uint32_t)taillen);
+    if (index == 0) return "the membership change was refused (it does not apply to the current configuration, "
+                           "or would leave no voter or too many members)";
+    wqPush(c);
+    wqAt(wq_len - 1)->index = index;
+    c->pending_writes++;
+    serverLog(LL_NOTICE, "Raft: proposed %s of node %llu at index %llu",
+              op == RAFT_CONF_ADD_LEARNER ? "the addition" : op == RAFT_CONF_REMOVE ? "the removal" : "the promotion",
+              (unsigned long long)id, (unsigned long long)index);
+    return NULL;
+}
+
+int replicaConfAt(uint64_t index, raftConfState *cs) {
+    return raftGetConfState(R, index, cs);
+}
+
+int replicaLogCompacted(void) {
+    raftInfo in;
+    raftGetInfo(R, &in);
+    return in.first_index > 1;
+}
+
+/* Leader, on its tick: a learner whose log is within
+ * learner-promote-lag-entries of the leader's becomes a voter (one change
+ * at a time: nothing while a CONF entry is uncommitted). */
+static void promoteLearners(void) {
+    if (!replicaLeaderReady()) return;
+    raftInfo in;
+    raftGetInfo(R, &in);
+    if (in.conf_index > in.commit || in.transferee || in.nlearners == 0) return;
+    raftPeerInfo peers[RAFT_MAX_MEMBERS];
+    int n = raftGetPeers(R, peers, RAFT_MAX_MEMBERS);
+    for (int i = 0; i < n; i++) {
+        const raftPeerInfo *p = &peers[i];
+        if (!p->is_learner || p->match == 0 || p->match + (uint64_t)server.learner_promote_lag_entries < in.last_index)
+            continue;
+        char tail[CLUSTER_HOST_MAX + 16];
+        size_t len = addrTail(p->id, tail, sizeof(tail));
+        uint64_t index = raftProposeConfChange(R, RAFT_CONF_PROMOTE, p->id, tail, (uint32_t)len);
+        if (index)
+            serverLog(LL_NOTICE, "Raft: learner %llu caught up (match %llu of %llu): promoting it to voter at index %llu",
+                      (unsigned long long)p->id, (unsigned long long)p->match, (unsigned long long)in.last_index,
+                      (unsigned long long)index);
+        return;
+    }
+}
+
 /* -------------------------------------------------------------- updates */
 
 static replicaWrite *newWrite(void) {
@@ -493,6 +602,7 @@ static void processUpdates(void) {
                       (unsigned long long)cur_term, (unsigned long long)cur_leader);
         }
         for (size_t i = 0; i < u.nmsgs; i++) ioSend(&u.msgs[i]);
+        learnAddresses(u.entries, u.nentries);
         if (u.nentries || u.hs_changed || u.truncate_from || u.nmsgs_after_persist) queueWrite(&u);
         if (u.ncommitted) {
             const raftEntry *last = &u.committed[u.ncommitted - 1];
@@ -504,6 +614,7 @@ static void processUpdates(void) {
         answerReads(&u);
         raftAdvance(R, &u);
     }
+    syncConf();
     if (read_waiters) releaseReaders();
     checkTransfer();
     commandsAfterApply();
@@ -519,11 +630,22 @@ void replicaBeforeSleep(void) {
 
 /* A single voter serves no follower: once applied, its log is history.
  * Compacting in steps keeps the deletes cheap. (Groups of several voters
- * keep their log until snapshots exist to catch a follower up.) */
+ * keep their log until snapshots exist to catch a follower up.) Only a
+ * node whose log starts from itself as the only voter compacts, and only
+ * while it is that only member both as of the applied index and now (no
+ * learner waiting for the log): so a restart that loads only the tail
+ * knows the configuration as of its start (see replicaInit). */
 #define COMPACT_EVERY_ENTRIES 1024
 
+static int isSelfOnly(const raftConfState *cs) {
+    return cs->nvoters == 1 && cs->nlearners == 0 && cs->voters[0] == self_id;
+}
+
 static void compactLog(void) {
-    if (nvoters != 1 || applied_index < compacted_index + COMPACT_EVERY_ENTRIES) return;
+    if (!single_base || applied_index < compacted_index + COMPACT_EVERY_ENTRIES) return;
+    raftConfState at_applied, now;
+    if (raftGetConfState(R, applied_index, &at_applied) != 0 || raftGetConfState(R, 0, &now) != 0) return;
+    if (!isSelfOnly(&at_applied) || !isSelfOnly(&now)) return;
     raftCompact(R, applied_index);
     ioCompactLog(applied_index, applied_term);
     compacted_index = applied_index;
@@ -531,6 +653,7 @@ static void compactLog(void) {
 
 void replicaTick(void) {
     compactLog();
+    promoteLearners();
     raftTick(R);
     processUpdates();
     checkTransfer();
@@ -546,11 +669,17 @@ void replicaStep(const raftMsg *m) {
 /* ----------------------------------------------------------------- setup */
 
 void replicaInit(uint64_t id, const uint64_t *voters, int nvoters_) {
-    nvoters = nvoters_;
+    self_id = id;
+    single_base = nvoters_ == 1 && voters[0] == id;
     /* A single voter serves no follower, so its log before the applied
-     * index is never needed again: load only the tail. */
+     * index is never needed again: load only the tail, when the
+     * configuration as of the applied index is still this node alone (the
+     * tail's CONF entries apply on top). */
+    raftConfState applied_conf;
+    int tail_only = single_base && (!fsmLoadAppliedConf(&applied_conf) || isSelfOnly(&applied_conf));
     replicaLoaded l;
-    ioLoad(&l, nvoters_ == 1);
+    ioLoad(&l, tail_only);
+    learnAddresses(l.entries, l.nentries);
     applied_index = l.applied;
     raftConfig cfg = {
         .id = id,
@@ -574,6 +703,7 @@ void replicaInit(uint64_t id, const uint64_t *voters, int nvoters_) {
               (unsigned long long)l.applied);
     compacted_index = l.snap_index;
     ioFreeEntries(&l);
+    syncConf();
     processUpdates();
     submitNextWrite();
 }
@@ -586,6 +716,7 @@ int replicaGetPeers(replicaPeer *out, int max) {
         out[i].match_index = peers[i].match;
         out[i].next_index = peers[i].next;
         out[i].last_contact_ms = (long long)peers[i].ticks_since_contact * server.heartbeat_ms;
+        out[i].is_learner = peers[i].is_learner;
     }
     return n;
 }
@@ -600,6 +731,8 @@ void replicaGetInfo(replicaInfo *ri) {
     ri->applied_index = applied_index;
     ri->first_index = in.first_index;
     ri->last_index = in.last_index;
+    ri->nvoters = in.nvoters;
+    ri->nlearners = in.nlearners;
     ri->role = in.role == RAFT_LEADER     ? "leader"
                : in.role == RAFT_FOLLOWER ? "follower"
                : in.role == RAFT_LEARNER  ? "learner"

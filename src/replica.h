@@ -7,6 +7,7 @@
 #define RAFTKV_REPLICA_H
 
 #include <stdint.h>
+#include "raft/raft.h"
 #include "server.h"
 
 /* Appends c->argv (copied) to the batch proposed at the end of this loop
@@ -32,13 +33,28 @@ void replicaForgetClient(client *c);
 typedef struct replicaInfo {
     uint64_t node_id, term, leader_id, commit_index, applied_index, first_index, last_index;
     const char *role;             /* "leader", "follower", "candidate", "learner" */
+    int nvoters, nlearners;       /* the current configuration (latest CONF entry appended) */
 } replicaInfo;
 void replicaGetInfo(replicaInfo *ri);
 typedef struct replicaPeer {
     uint64_t id, match_index, next_index;   /* indexes are the leader's view */
     long long last_contact_ms;              /* since this node last heard from it */
+    int is_learner;
 } replicaPeer;
-/* The other voters; returns how many (at most max). */
+/* The other members (voters and learners); returns how many (at most max). */
 int replicaGetPeers(replicaPeer *out, int max);
+
+/* Leader only: proposes a configuration change (RAFT_CONF_*) of node id
+ * with tail (the node's "host:port", copied; may be NULL with taillen 0).
+ * Returns NULL when proposed: c->pending_writes counts it and c gets +OK
+ * once the entry applies (or -TIMEOUT as a write would when leadership is
+ * lost); otherwise the error to reply (nothing was logged). */
+const char *replicaProposeConf(client *c, int op, uint64_t id, const char *tail, size_t taillen);
+/* The configuration as of log index (0 = the current one); 0 or -1 (see
+ * raftGetConfState). Also valid while fsm.c applies entries. */
+int replicaConfAt(uint64_t index, raftConfState *cs);
+/* 1 when this node's log no longer starts at index 1: a new node could
+ * only catch up from it with a snapshot transfer, which is not served yet. */
+int replicaLogCompacted(void);
 
 #endif

@@ -54,7 +54,9 @@
 
 #include "cluster.h"
 #include "commands.h"
+#include "membership.h"
 #include "raftwire.h"
+#include "replica.h"
 #include "sha256.h"
 #include "transport.h"
 #include "util.h"
@@ -74,6 +76,7 @@ enum { LINK_DOWN, LINK_RESOLVING, LINK_HANDSHAKE, LINK_UP };
 
 typedef struct peerLink {
     uint64_t id;
+    int active;                     /* a member: 0 once removed (the struct stays, ids are never reused) */
     const char *host;               /* cluster-members host, borrowed from cluster.c */
     char ip[INET6_ADDRSTRLEN];      /* host's address for hiredis, which would resolve names blocking */
     int port;
@@ -99,7 +102,7 @@ typedef struct pendingHandshake {
 } pendingHandshake;
 
 static uv_loop_t *loop;
-static peerLink *links;
+static peerLink *links[CLUSTER_MAX_NODES];    /* stable addresses: timers and lookups point at them */
 static int nlinks;
 static int stopped;
 static int lookups;                 /* uv_getaddrinfo requests in flight */
@@ -209,7 +212,7 @@ static void peerProof(uint64_t node_id, const char *nonce, size_t nonce_len, cha
 
 static peerLink *findLink(uint64_t id) {
     for (int i = 0; i < nlinks; i++)
-        if (links[i].id == id) return &links[i];
+        if (links[i]->id == id) return links[i];
     return NULL;
 }
 
@@ -229,7 +232,7 @@ static void linkLost(peerLink *l, const char *why) {
     l->ac = NULL;
     l->state = LINK_DOWN;
     l->inflight_bytes = 0;
-    if (stopped) return;
+    if (stopped || !l->active) return;
     armTimer(l, l->backoff_ms, 0);
     l->backoff_ms *= 2;
     if (l->backoff_ms > TRANSPORT_BACKOFF_MAX_MS) l->backoff_ms = TRANSPORT_BACKOFF_MAX_MS;
@@ -405,26 +408,57 @@ static void linkResolve(peerLink *l) {
     l->state = LINK_RESOLVING;
 }
 
-int transportInit(uv_loop_t *l) {
-    loop = l;
-    int n;
-    const uint64_t *voters = clusterVoters(&n);
-    links = calloc((size_t)n, sizeof(peerLink));
-    serverAssert(links != NULL);
-    for (int i = 0; i < n; i++) {
-        if (voters[i] == server.node_id) continue;
-        const clusterMember *m = clusterGetMember(voters[i]);
-        peerLink *pl = &links[nlinks];
-        pl->id = m->id;
-        pl->host = m->host;
-        pl->port = m->port;
+/* Starts the link to member id (created on first use). */
+static void linkStart(uint64_t id) {
+    peerLink *pl = findLink(id);
+    const clusterMember *m = clusterGetMember(id);
+    if (!m) return;
+    if (!pl) {
+        if (nlinks == CLUSTER_MAX_NODES) return;
+        pl = calloc(1, sizeof(*pl));
+        serverAssert(pl != NULL);
+        pl->id = id;
         pl->state = LINK_DOWN;
-        pl->backoff_ms = TRANSPORT_BACKOFF_MIN_MS;
         uv_timer_init(loop, &pl->timer);
         pl->timer.data = pl;
-        nlinks++;
+        links[nlinks++] = pl;
     }
-    for (int i = 0; i < nlinks; i++) linkResolve(&links[i]);
+    pl->host = m->host;
+    pl->port = m->port;
+    pl->active = 1;
+    pl->warned = 0;
+    pl->backoff_ms = TRANSPORT_BACKOFF_MIN_MS;
+    linkResolve(pl);
+}
+
+/* Closes the link to a node that left the configuration. */
+static void linkStop(peerLink *l) {
+    l->active = 0;
+    if (l->state == LINK_RESOLVING) uv_cancel((uv_req_t *)&l->lookup);
+    if (l->ac) linkDrop(l, "no longer a member");
+    l->state = LINK_DOWN;
+    uv_timer_stop(&l->timer);
+    serverLog(LL_NOTICE, "Raft peer %llu: link closed (no longer a member)", (unsigned long long)l->id);
+}
+
+void transportSyncPeers(void) {
+    if (!loop || stopped) return;
+    uint64_t ids[CLUSTER_MAX_MEMBERS];
+    int n = clusterMemberIds(ids, CLUSTER_MAX_MEMBERS);
+    for (int i = 0; i < n; i++) {
+        const peerLink *l = findLink(ids[i]);
+        if (ids[i] != server.node_id && (!l || !l->active)) linkStart(ids[i]);
+    }
+    for (int i = 0; i < nlinks; i++) {
+        int member = 0;
+        for (int j = 0; j < n; j++) member |= ids[j] == links[i]->id;
+        if (links[i]->active && !member) linkStop(links[i]);
+    }
+}
+
+int transportInit(uv_loop_t *l) {
+    loop = l;
+    transportSyncPeers();
     return C_OK;
 }
 
@@ -471,12 +505,69 @@ void transportGetStats(transportStats *st) {
 void transportStop(void) {
     stopped = 1;
     for (int i = 0; i < nlinks; i++) {
-        peerLink *l = &links[i];
+        peerLink *l = links[i];
         if (l->state == LINK_RESOLVING) uv_cancel((uv_req_t *)&l->lookup);
         linkDrop(l, "shutting down");
         uv_timer_stop(&l->timer);
         uv_close((uv_handle_t *)&l->timer, NULL);
     }
+}
+
+/* ------------------------------------------------------------- joining */
+
+#define FETCH_TIMEOUT_MS 2000
+
+static int fetchFailed(char *err, size_t errlen, const char *what, const redisReply *r, const redisContext *rc) {
+    snprintf(err, errlen, "%s: %s", what,
+             r && r->type == REDIS_REPLY_ERROR ? r->str : rc && rc->err ? rc->errstr : "unexpected reply");
+    return C_ERR;
+}
+
+int transportFetchMembers(const char *addr, char *base, size_t baselen, char **nodes, char *err, size_t errlen) {
+    clusterMember m;
+    if (clusterParseAddr(addr, strlen(addr), &m, err, errlen) < 0) return C_ERR;
+    struct timeval tv = {FETCH_TIMEOUT_MS / 1000, (FETCH_TIMEOUT_MS % 1000) * 1000};
+    redisContext *rc = redisConnectWithTimeout(m.host, m.port, tv);
+    if (!rc) {
+        snprintf(err, errlen, "out of memory");
+        return C_ERR;
+    }
+    int ret = C_ERR;
+    redisReply *r = NULL;
+    if (rc->err) {
+        fetchFailed(err, errlen, "connect", NULL, rc);
+        goto done;
+    }
+    redisSetTimeout(rc, tv);
+    const char *cid = server.cluster_id ? server.cluster_id : "";
+    r = redisCommand(rc, "RAFT.HELLO %b %llu", cid, strlen(cid), (unsigned long long)server.node_id);
+    if (!r || r->type != REDIS_REPLY_STRING || r->len != NONCE_HEX) {
+        fetchFailed(err, errlen, "RAFT.HELLO (was this node added with RAFT.NODE ADD?)", r, rc);
+        goto done;
+    }
+    char proof[PROOF_HEX + 1];
+    peerProof(server.node_id, r->str, r->len, proof);
+    freeReplyObject(r);
+    r = redisCommand(rc, "RAFT.AUTH %s", proof);
+    if (!r || r->type != REDIS_REPLY_STATUS) {
+        fetchFailed(err, errlen, "RAFT.AUTH", r, rc);
+        goto done;
+    }
+    freeReplyObject(r);
+    r = redisCommand(rc, "RAFT.MEMBERS");
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
+        r->element[1]->type != REDIS_REPLY_STRING || r->element[0]->len >= baselen) {
+        fetchFailed(err, errlen, "RAFT.MEMBERS", r, rc);
+        goto done;
+    }
+    memcpy(base, r->element[0]->str, r->element[0]->len + 1);
+    *nodes = strdup(r->element[1]->str);
+    serverAssert(*nodes != NULL);
+    ret = C_OK;
+done:
+    if (r) freeReplyObject(r);
+    redisFree(rc);
+    return ret;
 }
 
 /* ------------------------------------------------------------- incoming */
@@ -609,4 +700,26 @@ void raftMsgCommand(client *c) {
     stats.msgs_received++;
     replicaStep(&m);
     addReplyOK(c);
+}
+
+/* RAFT.MEMBERS: for a node joining through this one (authenticated peer
+ * connection only): the voters this node's log starts from and every
+ * known node's address. Refused when this node's log no longer starts at
+ * index 1: the joiner would need a snapshot, which is not served yet. */
+void raftMembersCommand(client *c) {
+    if (!(c->flags & CLIENT_PEER)) {
+        addReplyError(c, "-NOPERM this connection is not an authenticated raft peer");
+        return;
+    }
+    if (replicaLogCompacted()) {
+        addReplyError(c, "this node's log is compacted: joining needs a snapshot transfer, not supported yet");
+        return;
+    }
+    char base[CLUSTER_MAX_MEMBERS * 24];
+    clusterFormatBase(base, sizeof(base));
+    char *nodes = clusterFormatNodes();
+    addReplyArrayLen(c, 2);
+    addReplyBulkCString(c, base);
+    addReplyBulkCString(c, nodes);
+    free(nodes);
 }

@@ -21,11 +21,24 @@
 #define TRANSPORT_BACKOFF_MIN_MS 100
 #define TRANSPORT_BACKOFF_MAX_MS 5000
 
-/* Starts connecting to every voter but this node (clusterInit() first).
+/* Starts connecting to every member but this node (clusterInit() and
+ * replicaInit() first), as transportSyncPeers.
  * Host names are looked up without blocking, again before every reconnect;
  * one that does not resolve is retried with backoff like a refused connect.
  * Returns C_OK. */
 int transportInit(uv_loop_t *loop);
+/* Makes the links follow the current configuration (cluster.c's roles):
+ * a new member other than this node gets a link (its address from
+ * clusterGetMember), a node no longer a member has its link closed (and
+ * reopened should it come back, e.g. a reverted removal). No-op before
+ * transportInit and after transportStop. */
+void transportSyncPeers(void);
+/* Startup of a joining node only (blocks: the loop is not running yet):
+ * authenticates to the member at addr ("host:port", borrowed) as a peer and
+ * asks RAFT.MEMBERS. On C_OK, base (len bytes of room) holds the voters the
+ * log starts from ("<id>,...") and *nodes every known node
+ * ("<id>@<host>:<port>,...", owned: free() it); on C_ERR err says why. */
+int transportFetchMembers(const char *addr, char *base, size_t baselen, char **nodes, char *err, size_t errlen);
 /* Sends m to node m->to, best effort and never blocking: dropped when the
  * link is not authenticated yet or over its in-flight bound. m and its
  * entries are borrowed for the call (encoded at once). */

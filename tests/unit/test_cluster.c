@@ -1,15 +1,18 @@
 /* test_cluster.c — cluster membership parsing, node names, the redirect
  * rule's replies (MOVED with the key's slot, CLUSTERDOWN, READONLY), and the
  * incoming side of the peer handshake (RAFT.HELLO / RAFT.AUTH / RAFT.MSG
- * refusals), all on connection-less clients. */
+ * refusals), the member map membership changes grow (addresses from CONF
+ * tails, roles, persistence in META), all on connection-less clients. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 
 #include "cluster.h"
 #include "commands.h"
 #include "raftwire.h"
 #include "sha256.h"
+#include "store.h"
 #include "test.h"
 #include "util.h"
 
@@ -390,7 +393,89 @@ TEST(raft_msg_refusals) {
     freeApplyClient(c);
 }
 
+TEST(parse_addr) {
+    clusterMember m = {.id = 7};
+    CHECK_EQ_INT(clusterParseAddr("10.0.0.5:7004", 13, &m, err, sizeof(err)), 0);
+    CHECK(m.id == 7 && strcmp(m.host, "10.0.0.5") == 0 && m.port == 7004);
+    CHECK_EQ_INT(clusterParseAddr("[::1]:7005", 10, &m, err, sizeof(err)), 0);
+    CHECK(strcmp(m.host, "::1") == 0 && m.port == 7005);
+    CHECK_EQ_INT(clusterParseAddr("host", 4, &m, err, sizeof(err)), -1);
+    CHECK(strstr(err, "missing :port") != NULL);
+    CHECK_EQ_INT(clusterParseAddr("host:0", 6, &m, err, sizeof(err)), -1);
+    CHECK_EQ_INT(clusterParseAddr(":1", 2, &m, err, sizeof(err)), -1);
+}
+
+/* CONF tails teach addresses; the table only grows and keeps the first
+ * address of an id; roles follow the configuration (CLUSTER NODES, which
+ * needs the replica, is covered by tests/cluster/test_membership.py). */
+TEST(member_map_and_roles) {
+    initThreeNodes();
+    CHECK_EQ_INT(clusterInit(), C_OK);
+    CHECK_EQ_INT(clusterNodeRole(2), CLUSTER_ROLE_VOTER);
+    CHECK_EQ_INT(clusterNodeRole(4), CLUSTER_ROLE_NONE);
+    CHECK_EQ_INT(clusterLearnNode(4, "127.0.0.1:7004", 14), C_OK);
+    CHECK_EQ_INT(clusterLearnNode(4, "127.0.0.1:9999", 14), C_OK);
+    CHECK(strcmp(clusterNodeAddr(4), "127.0.0.1:7004") == 0);
+    CHECK_EQ_INT(clusterLearnNode(5, "nonsense", 8), C_ERR);
+    CHECK(clusterNodeAddr(5) == NULL);
+    CHECK_EQ_INT(clusterNodeRole(4), CLUSTER_ROLE_NONE);
+    raftConfState cs = {.nvoters = 3, .nlearners = 1, .voters = {1, 2, 3}, .learners = {4}};
+    clusterSetConfiguration(&cs);
+    CHECK_EQ_INT(clusterNodeRole(4), CLUSTER_ROLE_LEARNER);
+    uint64_t ids[CLUSTER_MAX_MEMBERS];
+    CHECK_EQ_INT(clusterMemberIds(ids, CLUSTER_MAX_MEMBERS), 4);
+    CHECK(ids[3] == 4);
+    /* Removing 1, promoting 4. */
+    raftConfState cs2 = {.nvoters = 3, .voters = {2, 3, 4}};
+    clusterSetConfiguration(&cs2);
+    CHECK_EQ_INT(clusterNodeRole(1), CLUSTER_ROLE_NONE);
+    CHECK_EQ_INT(clusterNodeRole(4), CLUSTER_ROLE_VOTER);
+    CHECK_EQ_INT(clusterMemberIds(ids, CLUSTER_MAX_MEMBERS), 3);
+    /* Removed ids stay known (never reused). */
+    CHECK(strcmp(clusterNodeAddr(1), "127.0.0.1:7001") == 0);
+    char *spec = clusterFormatNodes();
+    CHECK(strcmp(spec, "1@127.0.0.1:7001,2@127.0.0.1:7002,3@[::1]:7003,4@127.0.0.1:7004") == 0);
+    free(spec);
+    char base[64];
+    clusterFormatBase(base, sizeof(base));
+    CHECK(strcmp(base, "1,2,3") == 0);
+}
+
+/* Addresses persisted by an applied CONF entry come back at the next
+ * clusterInit, merged with cluster-members. */
+TEST(member_map_persisted) {
+    initThreeNodes();
+    CHECK_EQ_INT(clusterInit(), C_OK);
+    CHECK_EQ_INT(clusterLearnNode(6, "[::1]:7006", 10), C_OK);
+    storeApplyBegin();
+    clusterPersistNodes();
+    storeApplyCommit(0);
+    CHECK_EQ_INT(clusterInit(), C_OK);
+    CHECK(strcmp(clusterNodeAddr(6), "[::1]:7006") == 0);
+    CHECK_EQ_INT(clusterNodeRole(6), CLUSTER_ROLE_NONE);
+    int n;
+    clusterVoters(&n);
+    CHECK_EQ_INT(n, 3);
+    storeApplyBegin();
+    storeDelete(STORE_CF_META, "cluster-nodes", 13);
+    storeApplyCommit(0);
+}
+
+static char store_dir[64];
+
+static int rmEntry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
 int main(void) {
+    /* clusterInit merges the addresses kept in the store's META. */
+    strcpy(store_dir, "/tmp/raftkv-test-cluster-XXXXXX");
+    char *serr = NULL;
+    if (!mkdtemp(store_dir) || storeOpen(store_dir, NULL, &serr) != 0) {
+        fprintf(stderr, "store: %s\n", serr ? serr : "mkdtemp failed");
+        return 2;
+    }
     RUN(parse_members);
     RUN(parse_members_errors);
     RUN(node_names);
@@ -406,5 +491,10 @@ int main(void) {
     RUN(peer_handshake_refusals);
     RUN(raft_msg_refusals);
     RUN(announced_addresses);
+    RUN(parse_addr);
+    RUN(member_map_and_roles);
+    RUN(member_map_persisted);
+    storeClose();
+    nftw(store_dir, rmEntry, 16, FTW_DEPTH | FTW_PHYS);
     return TEST_REPORT();
 }
