@@ -33,8 +33,11 @@ static raft *R;
 static uint64_t self_id;
 static int single_base;             /* the log starts from this node as the only voter */
 
-/* The configuration cluster.c and transport.c were last told about. */
+/* The configuration and leader cluster.c and transport.c were last told
+ * about (a leader removing itself is no member but must still hear its
+ * followers until the removal commits). */
 static raftConfState conf_now;
+static uint64_t conf_leader;
 static int conf_synced, was_member;
 
 /* The open batch: 8-byte big-endian time, then RESP commands. */
@@ -392,12 +395,13 @@ static void learnAddresses(const raftEntry *e, size_t n) {
 
 /* Keeps cluster.c's roles and transport.c's links in step with the core's
  * current configuration (changed by an append, or reverted by a
- * truncation). */
+ * truncation) and the known leader. */
 static void syncConf(void) {
     raftConfState cs;
     raftGetConfState(R, 0, &cs);
-    if (conf_synced && confEqual(&cs, &conf_now)) return;
+    if (conf_synced && confEqual(&cs, &conf_now) && conf_leader == cur_leader) return;
     conf_now = cs;
+    conf_leader = cur_leader;
     conf_synced = 1;
     clusterSetConfiguration(&cs);
     raftInfo in;
@@ -586,13 +590,13 @@ static void processUpdates(void) {
     while (raftHasUpdate(R)) {
         raftUpdate u;
         raftGetUpdate(R, &u);
+        int lost = 0;
         if (u.role_changed) {
             int was_leader = role == RAFT_LEADER;
             role = u.role;
             cur_term = u.term;
             cur_leader = u.leader;
-            if (was_leader && role != RAFT_LEADER)
-                failAllWaiters("-TIMEOUT leadership lost: the write may or may not have been applied");
+            lost = was_leader && role != RAFT_LEADER;
             if (!was_leader && role == RAFT_LEADER) {
                 raftInfo in;
                 raftGetInfo(R, &in);
@@ -611,6 +615,9 @@ static void processUpdates(void) {
             applied_term = last->term;
             server.stat_entries_applied += (long long)u.ncommitted;
         }
+        /* After the apply: what this update committed (a leader's own
+         * removal, which ends its leadership) gets its real reply. */
+        if (lost) failAllWaiters("-TIMEOUT leadership lost: the write may or may not have been applied");
         answerReads(&u);
         raftAdvance(R, &u);
     }

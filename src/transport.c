@@ -443,8 +443,11 @@ static void linkStop(peerLink *l) {
 
 void transportSyncPeers(void) {
     if (!loop || stopped) return;
-    uint64_t ids[CLUSTER_MAX_MEMBERS];
+    uint64_t ids[CLUSTER_MAX_MEMBERS + 1];
     int n = clusterMemberIds(ids, CLUSTER_MAX_MEMBERS);
+    replicaInfo ri;
+    replicaGetInfo(&ri);
+    if (ri.leader_id && clusterNodeRole(ri.leader_id) == CLUSTER_ROLE_NONE) ids[n++] = ri.leader_id;
     for (int i = 0; i < n; i++) {
         const peerLink *l = findLink(ids[i]);
         if (ids[i] != server.node_id && (!l || !l->active)) linkStart(ids[i]);

@@ -27,9 +27,11 @@
  * one that does not resolve is retried with backoff like a refused connect.
  * Returns C_OK. */
 int transportInit(uv_loop_t *loop);
-/* Makes the links follow the current configuration (cluster.c's roles):
- * a new member other than this node gets a link (its address from
- * clusterGetMember), a node no longer a member has its link closed (and
+/* Makes the links follow the current configuration (cluster.c's roles)
+ * and the known leader (a leader removing itself still needs its
+ * followers' answers until the removal commits): a new member or leader
+ * other than this node gets a link (its address from
+ * clusterGetMember), a node that is neither has its link closed (and
  * reopened should it come back, e.g. a reverted removal). No-op before
  * transportInit and after transportStop. */
 void transportSyncPeers(void);
