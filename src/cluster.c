@@ -1,9 +1,17 @@
 /* cluster.c — who the members are, where the leader is, and how the group
  * looks to Redis Cluster clients.
  *
- * Owns the member table parsed once at startup from cluster-members (each
- * voter's id and the host:port peers connect to), each member's announced
- * client address, and each member's 40-hex node name. A member's announced
+ * Owns the node table: every node ever known (ids are never reused, so it
+ * only grows) with the host:port peers connect to, its announced client
+ * address, its 40-hex node name and its role in the current configuration
+ * (voter, learner or none). It starts from cluster-members (the base voters
+ * the log starts from) or, for a node started with cluster-join, from what
+ * a member answered to RAFT.MEMBERS at its first start; addresses learnt
+ * from CONF entries' tails (clusterLearnNode) are kept in META when those
+ * entries apply and merged at the next start; replica.c sets the roles
+ * after every update (clusterSetConfiguration), and only members (plus a
+ * leader removing itself) show in CLUSTER SLOTS/SHARDS/NODES, learners as
+ * replicas ("slave,nofailover" in NODES). A member's announced
  * address is what clients are told (MOVED, CLUSTER SLOTS/SHARDS/NODES): this
  * node's comes from cluster-announce-ip/-port, defaulting to its
  * cluster-members entry; a peer's is its cluster-members entry until the peer

@@ -10,6 +10,14 @@
  * group commit), committed entries to fsm.c, whose replies come back here
  * through replicaTakeWaiter in proposal order.
  *
+ * Membership: a RAFT.NODE change is one CONF entry whose waiter is answered
+ * when it applies, like a write. After every update the core's current
+ * configuration (it changes when a CONF entry is appended and reverts when
+ * one is truncated) and the known leader go to cluster.c and transport.c;
+ * the addresses in CONF tails are learnt as the entries arrive (and from
+ * the log loaded at startup). The leader promotes a caught-up learner on
+ * its tick.
+ *
  * Failure modes: a proposal the core refuses (not leader) is answered
  * -CLUSTERDOWN at once (never logged); proposals whose entry may or may not
  * commit when leadership is lost get -TIMEOUT, never OK; a storage error is
@@ -191,12 +199,12 @@ int replicaLeaderReady(void) {
  * have been elected meanwhile (followers ignore votes while they hear from a
  * leader: check-quorum's stickiness). */
 static int leaseValid(void) {
-    raftPeerInfo peers[16];
+    raftPeerInfo peers[RAFT_MAX_MEMBERS];
     raftInfo in;
     raftGetInfo(R, &in);
-    int n = raftGetPeers(R, peers, 16);
+    int n = raftGetPeers(R, peers, RAFT_MAX_MEMBERS);
     int election_ticks = (int)(server.election_timeout_ms / server.heartbeat_ms);
-    int fresh = 1;
+    int fresh = in.is_voter;     /* a leader removing itself does not count */
     for (int i = 0; i < n; i++)
         if (!peers[i].is_learner && peers[i].ticks_since_contact < election_ticks - election_ticks / 4) fresh++;
     return fresh * 2 > in.nvoters;
@@ -208,7 +216,7 @@ int replicaReadBarrier(client *c) {
     if (role != RAFT_LEADER) return 1;
     raftInfo in;
     raftGetInfo(R, &in);
-    if (in.nvoters == 1 || server.read_mode == READ_STALE) return 1;
+    if ((in.nvoters == 1 && in.is_voter) || server.read_mode == READ_STALE) return 1;
     if (c->read_granted) return 1;
     if (server.read_mode == READ_LEASE && leaseValid()) return 1;
     c->read_round = read_round_next;

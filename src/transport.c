@@ -6,8 +6,14 @@
  * parser, limits and event loop as clients. Internal commands are told
  * apart by CMD_PEER and only an authenticated connection may use RAFT.MSG.
  *
- * Owns one link per other voter (a redisAsyncContext attached to the loop
- * by the small adapter below, one timer and one name lookup), the handshakes
+ * Owns one link per other member of the current configuration, and to a
+ * leader that is removing itself (a redisAsyncContext attached to the loop
+ * by the small adapter below, one timer and one name lookup); links open
+ * and close as the configuration changes (transportSyncPeers), a closed
+ * one keeps its struct for a node that comes back. Also answers
+ * RAFT.MEMBERS to a joining node, and asks it for one at the joining
+ * node's first start (transportFetchMembers, blocking before the loop
+ * runs); the handshakes
  * in progress on incoming connections, and the encode/decode scratch buffers.
  * Happy path, outgoing: resolve the peer's cluster-members host with
  * uv_getaddrinfo on the loop's thread pool (a numeric address needs no
