@@ -44,9 +44,8 @@ void storeClose(void);
 const char *storeDir(void);
 
 /* Budget of the data CF's read cache (see storeGet): keys + values + a fixed charge per
- * row; 0 turns it off. Default STORE_DEFAULT_READ_CACHE_BYTES. Loop thread, never inside
- * an apply batch (aborts); before storeOpen or while open (shrinking evicts at once);
- * kept across storeClose/storeOpen. */
+ * row; 0 turns it off. Default STORE_DEFAULT_READ_CACHE_BYTES. Loop thread; before
+ * storeOpen or while open (shrinking evicts at once); kept across storeClose/storeOpen. */
 #define STORE_DEFAULT_READ_CACHE_BYTES ((size_t)64 << 20)
 void storeSetReadCacheBytes(size_t bytes);
 
@@ -100,7 +99,9 @@ int storeLogStart(uint64_t *index, uint64_t *term);
  * batch's writes over the database. Batches do not nest. */
 void storeApplyBegin(void);
 
-/* Buffer a write into the open batch; key and value are copied (borrowed for the call). */
+/* Buffer a write into the open batch; key and value are copied (borrowed for the call).
+ * Data CF writes wait in the store's overlay (one row per key, the last write) and enter
+ * the RocksDB batch in key order when it is written or iterated. */
 void storePut(int cf, const char *k, size_t kl, const char *v, size_t vl);
 void storeDelete(int cf, const char *k, size_t kl);
 
@@ -148,8 +149,9 @@ typedef struct storeValue {
 int storeGet(int cf, const char *k, size_t kl, storeValue *v);
 void storeValueFree(storeValue *v);
 
-/* Forward iterator over one CF. Created inside a batch it sees batch + database (a
- * key deleted in the batch is hidden); it must then be freed before storeApplyCommit
+/* Forward iterator over one CF. Created inside a batch it sees batch + database as of
+ * its creation (a key deleted in the batch is hidden; whether writes made while it
+ * lives show is unspecified); it must then be freed before storeApplyCommit
  * or storeClear. Key and value pointers are valid until the next call on the iterator
  * or the next storePut/storeDelete; copy a key before deleting it. */
 typedef struct storeIter storeIter;

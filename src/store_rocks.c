@@ -101,29 +101,33 @@ static rocksdb_column_family_handle_t *cfHandle(int cf) {
 /* ------------------------------------------------------------------ row cache */
 
 /* The data CF's point reads (GET, and the old record every write reads first) would
- * otherwise walk RocksDB's memtable skiplist, a cache miss per level. The row cache
- * keeps recent rows in a hash table in front of it, loop thread only:
- *   rc.t   committed rows: key -> value, or "absent" (a negative entry), filled on a
- *          read miss and by every committed write; CLOCK eviction over a byte budget.
- *   rc.ov  the open batch's data writes: key -> the latest row written (the overlay);
- *          rc.log holds every row written in the batch, in order.
- * A read inside a batch looks at the overlay first, then the cache, then the DB
- * (the batch holds no write of that key, so the DB alone is the truth). A commit
- * moves the overlay's rows into the cache; storeClear of the data CF empties both.
- * A row never disagrees with what the DB plus the open batch hold for its key.
+ * otherwise walk RocksDB's memtable skiplist, a cache miss per level; so would its
+ * writes, put in random key order. Both go through rows kept here, loop thread only:
+ *   rc.t   the read cache: committed rows, key -> value or "absent" (a negative
+ *          entry), filled by read misses and by every committed write; CLOCK
+ *          eviction over a byte budget (0: caches nothing).
+ *   rc.ov  the open batch's data writes, key -> the latest row written; rc.batch
+ *          lists those rows (row->pos is a row's index there).
+ * A read inside a batch looks at the overlay first, then the cache, then the DB (the
+ * batch holds no write of that key, so the DB alone is the truth). The overlay's rows
+ * enter the WriteBatchWithIndex only when it is about to be written or iterated
+ * (overlayFlush), once per key and in key order, so the memtable inserts follow each
+ * other closely. A commit then moves the rows into the cache; storeClear of the data
+ * CF empties both. A row never disagrees with what the DB plus the open batch hold.
  * A row is one allocation (key, then value), reference counted: a storeValue that
  * borrows it keeps it alive after its eviction or replacement. */
 #define ROW_OVERHEAD 64      /* bytes charged per row besides key and value */
 #define ROW_MAX_FRACTION 64  /* rows larger than budget / this are not cached */
-#define ROW_ABSENT SIZE_MAX  /* vlen: the key is known absent */
-#define ROW_IN_BATCH (SIZE_MAX - 1) /* vlen (overlay): value too big, read via the batch */
+#define ROW_ABSENT SIZE_MAX  /* vlen: the key is known absent (a delete, in a batch) */
 #define NO_SLOT SIZE_MAX
 
 typedef struct row {
     size_t klen, vlen;
+    size_t pos;      /* overlay rows: index in rc.batch */
     uint32_t refs;
-    uint8_t used; /* CLOCK reference bit */
-    char data[];  /* key, then value */
+    uint8_t used;    /* CLOCK reference bit */
+    uint8_t flushed; /* overlay rows: already in the WriteBatchWithIndex */
+    char data[];     /* key, then value */
 } row;
 
 typedef struct rowSlot {
@@ -132,7 +136,7 @@ typedef struct rowSlot {
 } rowSlot;
 
 /* Open addressing with linear probing, power-of-two capacity, at most half full;
- * a removal shifts the rest of its run back (no tombstones). Holds no references. */
+ * a removal shifts the rest of its run back (no tombstones). */
 typedef struct rowTable {
     rowSlot *slots;
     size_t cap, count;
@@ -143,10 +147,10 @@ static size_t read_cache_budget = STORE_DEFAULT_READ_CACHE_BYTES; /* kept across
 static struct {
     size_t budget, row_max, bytes, hand;
     uint64_t hits, misses;
-    rowTable t;
-    rowTable ov;
-    row **log;
-    size_t log_len, log_cap;
+    rowTable t;              /* holds a reference to each row */
+    rowTable ov;             /* no references: rc.batch holds them */
+    row **batch, **sorted;   /* sorted: overlayFlush's scratch */
+    size_t batch_len, batch_cap;
 } rc;
 
 static uint64_t rowHash(const char *k, size_t n) {
@@ -164,23 +168,25 @@ static uint64_t rowHash(const char *k, size_t n) {
     return h ^ (h >> 29);
 }
 
-static size_t rowValueBytes(size_t vlen) {
-    return vlen >= ROW_IN_BATCH ? 0 : vlen;
+static size_t rowValueBytes(const row *r) {
+    return r->vlen == ROW_ABSENT ? 0 : r->vlen;
 }
 
 static size_t rowCharge(const row *r) {
-    return ROW_OVERHEAD + r->klen + rowValueBytes(r->vlen);
+    return ROW_OVERHEAD + r->klen + rowValueBytes(r);
 }
 
-/* Returns a row with one reference (the caller's). v may be NULL for the markers. */
+/* Returns a row with one reference (the caller's); v is ignored for ROW_ABSENT. */
 static row *rowNew(const char *k, size_t kl, const char *v, size_t vl) {
-    size_t vb = rowValueBytes(vl);
+    size_t vb = vl == ROW_ABSENT ? 0 : vl;
     row *r = malloc(sizeof(*r) + kl + vb);
     if (!r) fatal("row cache", "out of memory");
     r->klen = kl;
     r->vlen = vl;
+    r->pos = 0;
     r->refs = 1;
     r->used = 1;
+    r->flushed = 0;
     memcpy(r->data, k, kl);
     if (vb) memcpy(r->data + kl, v, vb);
     return r;
@@ -239,9 +245,16 @@ static row *tableRemoveAt(rowTable *t, size_t i) {
     return r;
 }
 
-static void tableFree(rowTable *t) {
-    free(t->slots);
-    memset(t, 0, sizeof(*t));
+/* Forgets every row (no unref); a table left mostly empty by a big batch shrinks. */
+static void tableReset(rowTable *t, size_t keep_count) {
+    if (t->cap > 1024 && keep_count * 8 < t->cap) {
+        free(t->slots);
+        t->slots = NULL;
+        t->cap = 0;
+    } else if (t->slots) {
+        memset(t->slots, 0, t->cap * sizeof(*t->slots));
+    }
+    t->count = 0;
 }
 
 static void statAdd(uint64_t *counter) {
@@ -276,7 +289,7 @@ static void cachePut(uint64_t h, row *r) {
         cacheCharge(-(ptrdiff_t)rowCharge(old));
         rowUnref(old);
     }
-    if (r->vlen == ROW_IN_BATCH || rowCharge(r) > rc.row_max) return;
+    if (rowCharge(r) > rc.row_max) return;
     r->refs++;
     r->used = 1;
     cacheCharge((ptrdiff_t)rowCharge(r));
@@ -287,47 +300,69 @@ static void cachePut(uint64_t h, row *r) {
 static void cacheClear(void) {
     for (size_t i = 0; i < rc.t.cap; i++)
         if (rc.t.slots[i].r) rowUnref(rc.t.slots[i].r);
-    if (rc.t.slots) memset(rc.t.slots, 0, rc.t.cap * sizeof(*rc.t.slots));
-    rc.t.count = 0;
+    tableReset(&rc.t, 0);
     cacheCharge(-(ptrdiff_t)rc.bytes);
 }
 
 /* Records a data-CF write of the open batch: value v/vl, or vl ROW_ABSENT (delete). */
 static void overlayPut(const char *k, size_t kl, const char *v, size_t vl) {
-    if (vl != ROW_ABSENT && ROW_OVERHEAD + kl + vl > rc.row_max) vl = ROW_IN_BATCH;
     uint64_t h = rowHash(k, kl);
     row *r = rowNew(k, kl, v, vl);
-    if (rc.log_len == rc.log_cap) {
-        size_t cap = rc.log_cap ? rc.log_cap * 2 : 256;
-        row **log = realloc(rc.log, cap * sizeof(*log));
-        if (!log) fatal("row cache", "out of memory");
-        rc.log = log;
-        rc.log_cap = cap;
-    }
-    rc.log[rc.log_len++] = r; /* the log owns r's reference */
     size_t i = tableFind(&rc.ov, h, k, kl);
-    if (i != NO_SLOT) rc.ov.slots[i].r = r;
-    else tableAdd(&rc.ov, h, r);
+    if (i != NO_SLOT) {
+        row *old = rc.ov.slots[i].r;
+        r->pos = old->pos;
+        rc.ov.slots[i].r = r;
+        rc.batch[r->pos] = r;
+        rowUnref(old);
+        return;
+    }
+    if (rc.batch_len == rc.batch_cap) {
+        size_t cap = rc.batch_cap ? rc.batch_cap * 2 : 256;
+        row **b = realloc(rc.batch, cap * sizeof(*b));
+        row **sorted = realloc(rc.sorted, cap * sizeof(*sorted));
+        if (!b || !sorted) fatal("row cache", "out of memory");
+        rc.batch = b;
+        rc.sorted = sorted;
+        rc.batch_cap = cap;
+    }
+    r->pos = rc.batch_len;
+    rc.batch[rc.batch_len++] = r; /* rc.batch owns r's reference */
+    tableAdd(&rc.ov, h, r);
 }
 
-/* The batch was written: each key's last row moves into the cache (keep = 1), or,
- * keep = 0, the rows are dropped. Empties the overlay. */
+static int rowKeyCompare(const void *a, const void *b) {
+    const row *x = *(row *const *)a, *y = *(row *const *)b;
+    int c = memcmp(x->data, y->data, x->klen < y->klen ? x->klen : y->klen);
+    return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+/* Puts the overlay's rows not yet there into the WriteBatchWithIndex, in key order. */
+static void overlayFlush(void) {
+    size_t n = 0;
+    for (size_t i = 0; i < rc.batch_len; i++)
+        if (!rc.batch[i]->flushed) rc.sorted[n++] = rc.batch[i];
+    qsort(rc.sorted, n, sizeof(*rc.sorted), rowKeyCompare);
+    for (size_t i = 0; i < n; i++) {
+        row *r = rc.sorted[i];
+        if (r->vlen == ROW_ABSENT)
+            rocksdb_writebatch_wi_delete_cf(st.apply, st.cf[STORE_CF_DATA], r->data, r->klen);
+        else
+            rocksdb_writebatch_wi_put_cf(st.apply, st.cf[STORE_CF_DATA], r->data, r->klen,
+                                         r->data + r->klen, r->vlen);
+        r->flushed = 1;
+    }
+}
+
+/* The batch was written: its rows move into the cache (keep = 1) or are dropped. */
 static void overlayEnd(int keep) {
-    for (size_t n = 0; n < rc.log_len; n++) {
-        row *r = rc.log[n];
-        if (keep) {
-            uint64_t h = rowHash(r->data, r->klen);
-            size_t i = tableFind(&rc.ov, h, r->data, r->klen);
-            if (i != NO_SLOT && rc.ov.slots[i].r == r) {
-                tableRemoveAt(&rc.ov, i);
-                cachePut(h, r);
-            }
-        }
+    for (size_t i = 0; i < rc.batch_len; i++) {
+        row *r = rc.batch[i];
+        if (keep) cachePut(rowHash(r->data, r->klen), r);
         rowUnref(r);
     }
-    rc.log_len = 0;
-    if (rc.ov.count) memset(rc.ov.slots, 0, rc.ov.cap * sizeof(*rc.ov.slots));
-    rc.ov.count = 0;
+    tableReset(&rc.ov, rc.batch_len);
+    rc.batch_len = 0;
 }
 
 static void rowCacheInit(void) {
@@ -339,9 +374,10 @@ static void rowCacheInit(void) {
 static void rowCacheFree(void) {
     overlayEnd(0);
     cacheClear();
-    tableFree(&rc.t);
-    tableFree(&rc.ov);
-    free(rc.log);
+    free(rc.t.slots);
+    free(rc.ov.slots);
+    free(rc.batch);
+    free(rc.sorted);
     memset(&rc, 0, sizeof(rc));
 }
 
@@ -469,7 +505,6 @@ const char *storeDir(void) {
 }
 
 void storeSetReadCacheBytes(size_t bytes) {
-    if (st.in_batch) fatal("storeSetReadCacheBytes", "called inside an apply batch");
     read_cache_budget = bytes;
     rc.budget = bytes;
     rc.row_max = bytes / ROW_MAX_FRACTION;
@@ -629,14 +664,14 @@ void storeApplyBegin(void) {
 
 void storePut(int cf, const char *k, size_t kl, const char *v, size_t vl) {
     requireBatch("storePut");
-    rocksdb_writebatch_wi_put_cf(st.apply, cfHandle(cf), k, kl, v, vl);
-    if (cf == STORE_CF_DATA && rc.budget) overlayPut(k, kl, v, vl);
+    if (cf == STORE_CF_DATA) overlayPut(k, kl, v, vl);
+    else rocksdb_writebatch_wi_put_cf(st.apply, cfHandle(cf), k, kl, v, vl);
 }
 
 void storeDelete(int cf, const char *k, size_t kl) {
     requireBatch("storeDelete");
-    rocksdb_writebatch_wi_delete_cf(st.apply, cfHandle(cf), k, kl);
-    if (cf == STORE_CF_DATA && rc.budget) overlayPut(k, kl, NULL, ROW_ABSENT);
+    if (cf == STORE_CF_DATA) overlayPut(k, kl, NULL, ROW_ABSENT);
+    else rocksdb_writebatch_wi_delete_cf(st.apply, cfHandle(cf), k, kl);
 }
 
 void storeSetBeforeWrite(void (*cb)(void)) {
@@ -663,6 +698,7 @@ void storeClear(int cf, uint64_t entry_index) {
     if (entry_index == 0 || entry_index - 1 < st.applied)
         fatal("storeClear", "entry index not after the applied index");
     if (before_write) before_write();
+    overlayFlush();
 
     /* The apply batch cannot hold a range deletion, so this round's writes move to a
      * plain batch (a copy of its serialized form) followed by the deletion, and the
@@ -709,6 +745,7 @@ void storeApplyCommit(uint64_t applied_index) {
     requireNoBatchIters("storeApplyCommit");
     if (applied_index < st.applied) fatal("storeApplyCommit", "applied index went backwards");
     if (before_write) before_write();
+    overlayFlush();
     encodeU64(v, applied_index);
     rocksdb_writebatch_wi_put_cf(st.apply, st.cf[CF_RAFT], key_applied,
                                  sizeof(key_applied) - 1, v, 8);
@@ -765,10 +802,8 @@ static int rowValue(row *r, storeValue *v) {
 static int rowGet(rocksdb_column_family_handle_t *h, const char *k, size_t kl, storeValue *v) {
     uint64_t hash = rowHash(k, kl);
     size_t i;
-    if (st.in_batch && (i = tableFind(&rc.ov, hash, k, kl)) != NO_SLOT) {
-        row *r = rc.ov.slots[i].r;
-        return r->vlen == ROW_IN_BATCH ? batchGet(h, k, kl, v) : rowValue(r, v);
-    }
+    if (st.in_batch && (i = tableFind(&rc.ov, hash, k, kl)) != NO_SLOT)
+        return rowValue(rc.ov.slots[i].r, v);
     if ((i = tableFind(&rc.t, hash, k, kl)) != NO_SLOT) {
         row *r = rc.t.slots[i].r;
         r->used = 1;
@@ -790,7 +825,7 @@ static int rowGet(rocksdb_column_family_handle_t *h, const char *k, size_t kl, s
 
 int storeGet(int cf, const char *k, size_t kl, storeValue *v) {
     rocksdb_column_family_handle_t *h = cfHandle(cf);
-    if (cf == STORE_CF_DATA && rc.budget) return rowGet(h, k, kl, v);
+    if (cf == STORE_CF_DATA) return rowGet(h, k, kl, v);
     if (st.in_batch) return batchGet(h, k, kl, v);
     return pinnedValue(dbGet(h, k, kl), v);
 }
@@ -809,6 +844,7 @@ storeIter *storeIterNew(int cf) {
     si->it = rocksdb_create_iterator_cf(st.db, st.ropt, h);
     si->in_batch = st.in_batch;
     if (st.in_batch) {
+        if (cf == STORE_CF_DATA) overlayFlush();
         si->it = rocksdb_writebatch_wi_create_iterator_with_base_cf(st.apply, si->it, h);
         st.batch_iters++;
     }

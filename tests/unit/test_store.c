@@ -620,7 +620,8 @@ TEST(test_read_cache_eviction_and_big_rows) {
     CHECK_MEM(held.ptr, held.len, "value-7-0000000");
     storeValueFree(&held);
 
-    /* A big row (read through the batch, then uncached) and overwrites both ways. */
+    /* A big row (served by the batch's overlay, then not cached) and overwrites both
+     * ways. */
     memset(big, 'B', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     CHECK(holds("key1", "value-1-0"));
@@ -831,7 +832,7 @@ int main(int argc, char **argv) {
         RUN(test_read_cache_clear);
         RUN(test_read_cache_eviction_and_big_rows);
         RUN(test_read_cache_matches_model);
-        /* The batch read paths again, without the read cache. */
+        /* The batch read paths again, with a read cache that keeps nothing. */
         storeSetReadCacheBytes(0);
         RUN(test_batch_reads_see_own_writes);
         RUN(test_clear_is_atomic_with_applied_index);
