@@ -434,7 +434,7 @@ TEST(command_docs_and_list) {
                 "$11\r\nconfig|help\r\n");
     CHECK_REPLY("command list filterby module x", "*0\r\n");
     CHECK_REPLY("command list filterby aclcat admin",
-                "*5\r\n$10\r\nconfig|get\r\n$10\r\nconfig|set\r\n$16\r\nconfig|resetstat\r\n"
+                "*6\r\n$20\r\nraft.transfer-leader\r\n$10\r\nconfig|get\r\n$10\r\nconfig|set\r\n$16\r\nconfig|resetstat\r\n"
                 "$11\r\nclient|list\r\n$11\r\nclient|kill\r\n");
     CHECK_REPLY("command list filterby foo x", "-ERR syntax error\r\n");
     CHECK_REPLY("command list x", "-ERR syntax error\r\n");
