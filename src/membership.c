@@ -13,7 +13,8 @@
  *
  * Failure modes: a follower answers -MOVED 0 <leader> (-CLUSTERDOWN when no
  * leader is known); a change while the previous one is uncommitted gets
- * "-ERR a membership change is in progress"; an id that is a member already,
+ * "-ERR a membership change is in progress"; an address a member has, an id
+ * that is a member already,
  * was ever known (ids are never reused, even after a reverted ADD), or is
  * not a member (REMOVE) is refused before anything is logged; a lost
  * leadership answers -TIMEOUT (the change may or may not have happened:
@@ -72,6 +73,16 @@ void raftNodeAddCommand(client *c) {
         addReplyErrorFormat(c, "node id %llu was used before: ids are never reused, pick a new one",
                             (unsigned long long)id);
         return;
+    }
+    uint64_t ids[CLUSTER_MAX_MEMBERS];
+    int n = clusterMemberIds(ids, CLUSTER_MAX_MEMBERS);
+    for (int i = 0; i < n; i++) {
+        const clusterMember *o = clusterGetMember(ids[i]);
+        if (o && o->port == m.port && strcmp(o->host, m.host) == 0) {
+            addReplyErrorFormat(c, "node %llu already has address %.*s", (unsigned long long)ids[i],
+                                (int)c->argv[3].len, c->argv[3].ptr);
+            return;
+        }
     }
     if (replicaLogCompacted()) {
         addReplyError(c, "this leader's log is compacted: a new node would need a snapshot transfer, not supported yet");

@@ -35,6 +35,7 @@
 typedef struct waiter {
     client *c;                      /* NULL: forgotten client, or server-issued */
     uint64_t index;                 /* log entry, 0 while in the open batch */
+    uint64_t term;                  /* the term it was proposed in */
 } waiter;
 
 static raft *R;
@@ -151,7 +152,10 @@ static void flushBatch(void) {
     if (batch_cmds == 0) return;
     uint64_t index = raftPropose(R, RAFT_ENTRY_NORMAL, batch, (uint32_t)batch_len);
     size_t first = wq_len - batch_cmds;
-    for (size_t i = first; i < wq_len; i++) wqAt(i)->index = index;
+    for (size_t i = first; i < wq_len; i++) {
+        wqAt(i)->index = index;
+        wqAt(i)->term = cur_term;
+    }
     batch_len = 0;
     batch_cmds = 0;
     if (index == 0) {
@@ -441,6 +445,7 @@ const char *replicaProposeConf(client *c, int op, uint64_t id, const char *tail,
                            "or would leave no voter or too many members)";
     wqPush(c);
     wqAt(wq_len - 1)->index = index;
+    wqAt(wq_len - 1)->term = cur_term;
     c->pending_writes++;
     serverLog(LL_NOTICE, "Raft: proposed %s of node %llu at index %llu",
               op == RAFT_CONF_ADD_LEARNER ? "the addition" : op == RAFT_CONF_REMOVE ? "the removal" : "the promotion",
@@ -586,25 +591,39 @@ void replicaWriteDone(replicaWrite *w) {
     submitNextWrite();
 }
 
-static void failAllWaiters(const char *proposed_err) {
-    while (wq_len > 0 && wqAt(0)->index != 0) {
+/* Leadership lost in lost_term with commit index lost_commit: the waiters
+ * of entries up to lost_commit get their real replies when those apply
+ * (a leader's own committed removal ends its leadership before its local
+ * copy is persisted and applied); the others of terms up to lost_term may
+ * or may not commit. They are answered -TIMEOUT once the committed ones
+ * applied, so that each client's replies stay in order. */
+static uint64_t lost_term, lost_commit;
+
+static void failLostWaiters(void) {
+    if (!lost_term || applied_index < lost_commit) return;
+    while (wq_len > 0 && wqAt(0)->index != 0 && wqAt(0)->term <= lost_term) {
         waiter w = *wqAt(0);
         wqPop();
-        failWaiter(&w, proposed_err);
+        failWaiter(&w, "-TIMEOUT leadership lost: the write may or may not have been applied");
     }
+    lost_term = 0;
 }
 
 static void processUpdates(void) {
     while (raftHasUpdate(R)) {
         raftUpdate u;
         raftGetUpdate(R, &u);
-        int lost = 0;
         if (u.role_changed) {
             int was_leader = role == RAFT_LEADER;
+            if (was_leader && u.role != RAFT_LEADER) {
+                raftInfo in;
+                raftGetInfo(R, &in);
+                lost_term = cur_term;
+                if (in.commit > lost_commit) lost_commit = in.commit;
+            }
             role = u.role;
             cur_term = u.term;
             cur_leader = u.leader;
-            lost = was_leader && role != RAFT_LEADER;
             if (!was_leader && role == RAFT_LEADER) {
                 raftInfo in;
                 raftGetInfo(R, &in);
@@ -623,9 +642,7 @@ static void processUpdates(void) {
             applied_term = last->term;
             server.stat_entries_applied += (long long)u.ncommitted;
         }
-        /* After the apply: what this update committed (a leader's own
-         * removal, which ends its leadership) gets its real reply. */
-        if (lost) failAllWaiters("-TIMEOUT leadership lost: the write may or may not have been applied");
+        failLostWaiters();
         answerReads(&u);
         raftAdvance(R, &u);
     }

@@ -214,12 +214,24 @@ def test_redirects_and_refusals(make_cluster):
                        (("ADD", "0", "127.0.0.1:1234"), "ERR invalid node id"),
                        (("ADD", "9", "nonsense"), "ERR invalid cluster member 'nonsense': missing :port"),
                        (("REMOVE", "9"), "ERR unknown node id 9: not a member"),
+                       (("ADD", "9", leader.addr), "ERR node %d already has address" % leader.node_id),
                        (("ADD", "9"), "ERR wrong number of arguments for 'raft.node|add' command")]:
         reply = leader.call("RAFT.NODE", *args)
         assert isinstance(reply, Error) and str(reply).startswith(want), (args, reply)
-    # A removed id is never given again.
+    # A learner that never catches up (its process is not started) stays a
+    # learner, and shows at once on every node.
     reply, _ = add_node(cl, 4, leader, start=False)
     assert reply == "OK"
+    port4 = cl.ports[4]
+    for i in (1, 2, 3):
+        wait_for(lambda: any("127.0.0.1:%d@%d slave,nofailover" % (port4, port4) in l
+                             for l in nodes_lines(cl.nodes[i])), 10, "node 4 as a learner on node %d" % i)
+    shards = leader.call("CLUSTER", "SHARDS")
+    assert len(shards[0][3]) == 4
+    assert b"cluster_known_nodes:4" in leader.call("CLUSTER", "INFO")
+    time.sleep(1.0)
+    assert any("nofailover" in l for l in nodes_lines(leader))
+    # A removed id is never given again.
     assert change(cl, [1, 2, 3], "REMOVE", "4") == "OK"
     reply = cl.wait_leader([1, 2, 3]).call("RAFT.NODE", "ADD", "4", "127.0.0.1:1235")
     assert isinstance(reply, Error) and "was used before" in str(reply)
