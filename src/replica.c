@@ -388,6 +388,10 @@ client *replicaTakeWaiter(uint64_t index) {
 
 /* ---------------------------------------------------------- membership */
 
+static int isSelfOnly(const raftConfState *cs) {
+    return cs->nvoters == 1 && cs->nlearners == 0 && cs->voters[0] == self_id;
+}
+
 static int confEqual(const raftConfState *a, const raftConfState *b) {
     return a->nvoters == b->nvoters && a->nlearners == b->nlearners &&
            memcmp(a->voters, b->voters, sizeof(uint64_t) * (size_t)a->nvoters) == 0 &&
@@ -425,6 +429,19 @@ static void syncConf(void) {
     was_member = member;
 }
 
+/* The core asks the server to send a snapshot (a follower needs entries
+ * this leader's log no longer holds, or a node joined knowing no
+ * configuration): snapshot transfers are not served yet, so the node
+ * cannot catch up from this leader. Said once a minute per leader. */
+static void snapshotNeeded(uint64_t id) {
+    static long long last_log_ms;
+    long long now = mstime();
+    if (now - last_log_ms < 60000) return;
+    last_log_ms = now;
+    serverLog(LL_WARNING, "Raft: node %llu needs a snapshot of this node's state to catch up, and snapshot "
+                          "transfers are not served yet: it stays behind", (unsigned long long)id);
+}
+
 /* A node's address as a CONF tail: "host:port" ("[v6]:port"). */
 static size_t addrTail(uint64_t id, char *out, size_t len) {
     const clusterMember *m = clusterGetMember(id);
@@ -451,6 +468,11 @@ const char *replicaProposeConf(client *c, int op, uint64_t id, const char *tail,
               op == RAFT_CONF_ADD_LEARNER ? "the addition" : op == RAFT_CONF_REMOVE ? "the removal" : "the promotion",
               (unsigned long long)id, (unsigned long long)index);
     return NULL;
+}
+
+int replicaSoleVoter(void) {
+    raftConfState cs;
+    return raftGetConfState(R, 0, &cs) == 0 && cs.nvoters == 1 && cs.voters[0] == self_id;
 }
 
 int replicaConfAt(uint64_t index, raftConfState *cs) {
@@ -632,7 +654,10 @@ static void processUpdates(void) {
             serverLog(LL_NOTICE, "Raft: %s in term %llu (leader %llu)", raftRoleName(role),
                       (unsigned long long)cur_term, (unsigned long long)cur_leader);
         }
-        for (size_t i = 0; i < u.nmsgs; i++) ioSend(&u.msgs[i]);
+        for (size_t i = 0; i < u.nmsgs; i++) {
+            if (u.msgs[i].type == RAFT_MSG_SNAPSHOT) snapshotNeeded(u.msgs[i].to);
+            else ioSend(&u.msgs[i]);
+        }
         learnAddresses(u.entries, u.nentries);
         if (u.nentries || u.hs_changed || u.truncate_from || u.nmsgs_after_persist) queueWrite(&u);
         if (u.ncommitted) {
@@ -668,10 +693,6 @@ void replicaBeforeSleep(void) {
  * learner waiting for the log): so a restart that loads only the tail
  * knows the configuration as of its start (see replicaInit). */
 #define COMPACT_EVERY_ENTRIES 1024
-
-static int isSelfOnly(const raftConfState *cs) {
-    return cs->nvoters == 1 && cs->nlearners == 0 && cs->voters[0] == self_id;
-}
 
 static void compactLog(void) {
     if (!single_base || applied_index < compacted_index + COMPACT_EVERY_ENTRIES) return;

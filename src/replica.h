@@ -50,6 +50,9 @@ int replicaGetPeers(replicaPeer *out, int max);
  * once the entry applies (or -TIMEOUT as a write would when leadership is
  * lost); otherwise the error to reply (nothing was logged). */
 const char *replicaProposeConf(client *c, int op, uint64_t id, const char *tail, size_t taillen);
+/* 1 when this node is the only voter of the current configuration (it
+ * leads at once, learners or not). */
+int replicaSoleVoter(void);
 /* The configuration as of log index (0 = the current one); 0 or -1 (see
  * raftGetConfState). Also valid while fsm.c applies entries. */
 int replicaConfAt(uint64_t index, raftConfState *cs);

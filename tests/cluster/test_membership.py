@@ -282,3 +282,22 @@ def test_restarts_keep_membership(make_cluster):
     victim = next(i for i in (1, 2, 3) if i != leader.node_id)
     cl.kill(victim)
     assert cl.wait_leader([i for i in cl.nodes if i != victim]).call("SET", "later", "3") == "OK"
+
+
+def test_single_node_grows_and_restarts(make_cluster):
+    """A one-node cluster (before it compacted its log) takes a second voter;
+    both restart as a two-voter group (neither waits to lead alone)."""
+    cl = make_cluster(n=1)
+    leader = cl.wait_leader()
+    for k in range(20):
+        assert leader.call("SET", "s%d" % k, "v") == "OK"
+    reply, _ = add_node(cl, 2, leader)
+    assert reply == "OK"
+    wait_members(cl, [1, 2])
+    check_keys(cl, [1, 2], {"s%d" % k: "v" for k in range(20)})
+    for i in (1, 2):
+        cl.nodes[i].stop(timeout=5.0)
+    for i in (1, 2):
+        cl.nodes[i].start(port=cl.ports[i])
+    wait_members(cl, [1, 2])
+    check_keys(cl, [1, 2], {"s%d" % k: "v" for k in range(20)})
