@@ -109,7 +109,7 @@ int main(int argc, char **argv) {
     /* A single voter leads at once; it listens when its term's no-op has
      * applied, so no client ever meets a leader that cannot serve yet. (A
      * member of a larger group listens at once: its peers need it.) */
-    if (nvoters == 1)
+    if (replicaSoleVoter())
         while (!replicaLeaderReady()) uv_run(loop, UV_RUN_ONCE);
     if (listenToPort(loop) != C_OK) exit(1);
     if (transportInit(loop) != C_OK) exit(1);
