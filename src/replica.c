@@ -603,6 +603,9 @@ static void submitNextWrite(void) {
 
 void replicaWriteDone(replicaWrite *w) {
     write_in_flight = 0;
+    /* The entries proposed meanwhile go to disk at once, so their fsync
+     * overlaps the apply of the ones just made durable. */
+    submitNextWrite();
     for (size_t i = 0; i < w->nafter; i++) ioSend(&w->after[i]);
     if (w->nentries > 0) {
         const raftEntry *last = &w->entries[w->nentries - 1];
