@@ -432,7 +432,7 @@ static void syncConf(void) {
 /* The core asks the server to send a snapshot (a follower needs entries
  * this leader's log no longer holds, or a node joined knowing no
  * configuration): snapshot transfers are not served yet, so the node
- * cannot catch up from this leader. Said once a minute per leader. */
+ * cannot catch up from this leader. Logged at most once a minute. */
 static void snapshotNeeded(uint64_t id) {
     static long long last_log_ms;
     long long now = mstime();

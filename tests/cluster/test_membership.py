@@ -301,3 +301,25 @@ def test_single_node_grows_and_restarts(make_cluster):
         cl.nodes[i].start(port=cl.ports[i])
     wait_members(cl, [1, 2])
     check_keys(cl, [1, 2], {"s%d" % k: "v" for k in range(20)})
+
+
+def test_join_started_before_add(make_cluster):
+    """A node started with cluster-join before the operator ran RAFT.NODE ADD
+    keeps asking (its HELLO is refused until the ADD is in the log), then
+    joins."""
+    cl = make_cluster(n=3)
+    leader = cl.wait_leader()
+    port = pick_port()
+    node = Node(cl.workdir / "node4", node_id=4, cluster_join=leader.addr, cluster_id=cl.cluster_id,
+                cluster_secret=cl.cluster_secret, election_timeout_ms=cl.election_timeout_ms)
+    cl.nodes[4] = node
+    cl.ports[4] = port
+    t = threading.Thread(target=node.start, kwargs={"port": port}, daemon=True)
+    t.start()
+    time.sleep(2.0)
+    assert not node._ready()
+    assert change(cl, [1, 2, 3], "ADD", "4", "127.0.0.1:%d" % port) == "OK"
+    t.join(30)
+    assert not t.is_alive()
+    wait_members(cl, [1, 2, 3, 4])
+    assert "attempt 1 of" in node.log_tail(100000)
