@@ -342,7 +342,7 @@ static void overlayFlush(void) {
     size_t n = 0;
     for (size_t i = 0; i < rc.batch_len; i++)
         if (!rc.batch[i]->flushed) rc.sorted[n++] = rc.batch[i];
-    qsort(rc.sorted, n, sizeof(*rc.sorted), rowKeyCompare);
+    if (n > 1) qsort(rc.sorted, n, sizeof(*rc.sorted), rowKeyCompare);
     for (size_t i = 0; i < n; i++) {
         row *r = rc.sorted[i];
         if (r->vlen == ROW_ABSENT)
