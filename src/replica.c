@@ -475,6 +475,19 @@ int replicaSoleVoter(void) {
     return raftGetConfState(R, 0, &cs) == 0 && cs.nvoters == 1 && cs.voters[0] == self_id;
 }
 
+int replicaIsRemoved(uint64_t id) {
+    if (clusterNodeRole(id) != CLUSTER_ROLE_NONE) return 0;
+    raftInfo in;
+    raftGetInfo(R, &in);
+    raftConfState cs;
+    if (!in.commit || raftGetConfState(R, in.commit, &cs) != 0) return 0;
+    for (int i = 0; i < cs.nvoters; i++)
+        if (cs.voters[i] == id) return 0;
+    for (int i = 0; i < cs.nlearners; i++)
+        if (cs.learners[i] == id) return 0;
+    return 1;
+}
+
 int replicaConfAt(uint64_t index, raftConfState *cs) {
     return raftGetConfState(R, index, cs);
 }

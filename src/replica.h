@@ -53,6 +53,9 @@ const char *replicaProposeConf(client *c, int op, uint64_t id, const char *tail,
 /* 1 when this node is the only voter of the current configuration (it
  * leads at once, learners or not). */
 int replicaSoleVoter(void);
+/* 1 when node id is neither in the current configuration nor in the one
+ * as of the commit index (its removal, or never being added, is final). */
+int replicaIsRemoved(uint64_t id);
 /* The configuration as of log index (0 = the current one); 0 or -1 (see
  * raftGetConfState). Also valid while fsm.c applies entries. */
 int replicaConfAt(uint64_t index, raftConfState *cs);

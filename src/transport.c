@@ -25,8 +25,11 @@
  * RAFT.AUTH <hex HMAC-SHA256(cluster-secret, "raftkv-peer|" cluster-id "|"
  * node-id "|" nonce)>, and once +OK arrives every transportSend encodes the
  * message (raftwire.c) into one preformatted `RAFT.MSG <binary>` command;
- * each gets a +OK reply. Incoming: RAFT.HELLO checks the cluster id and that
- * the node is a member and answers a fresh random nonce; RAFT.AUTH checks
+ * each gets a +OK reply (+REMOVED when the sender's removal from the
+ * configuration is committed: a removed follower never receives the entry
+ * that removed it, so this is how it learns, and logs, that it was
+ * removed). Incoming: RAFT.HELLO checks the cluster id and that
+ * the node is known and answers a fresh random nonce; RAFT.AUTH checks
  * the proof, marks the connection CLIENT_PEER and records the client
  * address the peer announced (clusterSetAnnounced); RAFT.MSG decodes the
  * message in place (entries point into the query buffer), checks that it
@@ -120,6 +123,7 @@ static size_t txbuf_cap;
 static raftEntry *rx_ents;          /* decoded entries' structs, reused */
 static size_t rx_ents_cap;
 static long long last_noperm_log_ms;
+static int told_removed;            /* a peer answered REMOVED: logged once */
 
 static void linkResolve(peerLink *l);
 
@@ -304,6 +308,12 @@ static void onMsgReply(redisAsyncContext *ac, void *r, void *privdata) {
     l->inflight_bytes -= (long long)(uintptr_t)privdata;
     l->last_reply_ms = mstime();
     if (reply->type == REDIS_REPLY_ERROR) linkDrop(l, reply->str);
+    else if (reply->type == REDIS_REPLY_STATUS && !told_removed && strcmp(reply->str, "REMOVED") == 0) {
+        told_removed = 1;
+        serverLog(LL_WARNING, "Raft peer %llu says this node was removed from the cluster configuration "
+                              "(RAFT.NODE REMOVE): it is no member any more, stop it (its id may never be used again)",
+                  (unsigned long long)l->id);
+    }
 }
 
 static void onLinkTimer(uv_timer_t *t) {
@@ -708,7 +718,8 @@ void raftMsgCommand(client *c) {
     }
     stats.msgs_received++;
     replicaStep(&m);
-    addReplyOK(c);
+    if (replicaIsRemoved(c->peer_id)) addReplyStatus(c, "REMOVED");
+    else addReplyOK(c);
 }
 
 /* RAFT.MEMBERS: for a node joining through this one (authenticated peer

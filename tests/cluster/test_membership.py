@@ -174,6 +174,10 @@ def test_grow_to_five_and_shrink_to_three_under_load(make_cluster):
     finally:
         w.finish()
     for nid in gone:
+        # A removed follower never gets the entry that removed it: a peer's
+        # answer tells it.
+        wait_for(lambda: "was removed from the cluster configuration" in cl.nodes[nid].log_tail(200000), 20,
+                 "node %d to log its removal" % nid)
         cl.nodes[nid].stop(timeout=5.0)
     assert len(w.acked) > 20
     check_keys(cl, remaining, w.acked)
