@@ -92,6 +92,7 @@ int main(int argc, char **argv) {
         exit(1);
     }
     storeOptions so = {(size_t)server.rocksdb_cache_bytes, (size_t)server.rocksdb_write_buffer_bytes};
+    storeSetReadCacheBytes((size_t)server.read_cache_bytes);
     char *err = NULL;
     if (storeOpen(server.dir, &so, &err) != 0) {
         serverLog(LL_WARNING, "Opening the store in '%s': %s", server.dir, err ? err : "unknown error");

@@ -244,6 +244,7 @@ struct redisServer {
     int cluster_announce_port;    /* client-facing port shown to clients, 0 = the cluster-members port */
     long long rocksdb_cache_bytes;
     long long rocksdb_write_buffer_bytes;
+    long long read_cache_bytes;
     long long max_batch_bytes;    /* bytes of commands in one log entry */
 
     /* runtime */
