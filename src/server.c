@@ -1090,14 +1090,15 @@ static void infoRaft(infoBuf *b) {
             server.read_mode >= 0 && server.read_mode <= READ_STALE ? modes[server.read_mode] : "");
     const char *leader_addr = ri.leader_id ? clusterNodeAddr(ri.leader_id) : NULL;
     infoCat(b, "raft_leader_addr:%s\r\n", leader_addr ? leader_addr : "");
+    infoCat(b, "raft_voters:%d\r\nraft_learners:%d\r\n", ri.nvoters, ri.nlearners);
     replicaPeer peers[CLUSTER_MAX_MEMBERS];
     int n = replicaGetPeers(peers, CLUSTER_MAX_MEMBERS);
     for (int i = 0; i < n; i++) {
         const char *addr = clusterNodeAddr(peers[i].id);
-        infoCat(b, "raft_peer%d:id=%llu,addr=%s,match_index=%llu,next_index=%llu,last_contact_ms=%lld,connected=%s\r\n",
+        infoCat(b, "raft_peer%d:id=%llu,addr=%s,match_index=%llu,next_index=%llu,last_contact_ms=%lld,connected=%s,learner=%s\r\n",
                 i, (unsigned long long)peers[i].id, addr ? addr : "", (unsigned long long)peers[i].match_index,
                 (unsigned long long)peers[i].next_index, peers[i].last_contact_ms,
-                transportPeerConnected(peers[i].id) ? "yes" : "no");
+                transportPeerConnected(peers[i].id) ? "yes" : "no", peers[i].is_learner ? "yes" : "no");
     }
 }
 
