@@ -264,6 +264,12 @@ static char *metaGet(const char *k) {
     return s;
 }
 
+void clusterReloadNodes(void) {
+    char *learnt = metaGet(META_NODES);
+    if (learnt) learnNodes(learnt, META_NODES);
+    free(learnt);
+}
+
 /* A joining node: the base configuration (the voters its log starts from)
  * and the members' addresses, from an earlier start or else asked from the
  * cluster-join node (RAFT.MEMBERS), then kept in META. */

@@ -72,6 +72,9 @@ char *clusterFormatNodes(void);
 /* Writes clusterFormatNodes() into the open store batch (META), where the
  * next clusterInit merges it. */
 void clusterPersistNodes(void);
+/* After a snapshot install: learns the addresses recorded in the new
+ * state's META (nodes added while this node was behind). */
+void clusterReloadNodes(void);
 /* The base voters as "<id>,<id>,..." into out (NUL-terminated, at most
  * len - 1 bytes); returns the length. */
 size_t clusterFormatBase(char *out, size_t len);

@@ -115,6 +115,7 @@ void readwriteCommand(client *c);
 void raftHelloCommand(client *c);
 void raftAuthCommand(client *c);
 void raftMsgCommand(client *c);
+void raftSnapshotCommand(client *c);
 
 /* functions.c */
 void functionFlushCommand(client *c);

@@ -238,4 +238,8 @@ const struct redisCommand redisCommandTable[] = {
      "O(N) where N is the number of known nodes", NULL},
     {"raft.msg", raftMsgCommand, 2, CMD_PEER | F, 0, 0, 0, NULL, "raft",
      "Delivers one Raft message from an authenticated peer.", "7.0.0", "O(N) where N is the size of the message", NULL},
+    {"raft.snapshot", raftSnapshotCommand, -3, CMD_PEER, 0, 0, 0, NULL, "raft",
+     "Snapshot transfer from the leader (snapshot.c): BEGIN <id> <description> answers where to resume, CHUNK <id> "
+     "<file> <offset> <bytes> stores one chunk, END <id> installs the snapshot.", "7.0.0",
+     "O(N) where N is the size of the chunk", NULL},
     {0}};

@@ -37,10 +37,8 @@ static uint64_t cur_index;
 #define META_APPLY_NOW "apply-now-ms"
 #define META_APPLIED_CONF "raft-conf-applied"
 
-void fsmInit(void) {
-    ac = createApplyClient();
-    respParserInit(&parser);
-    parser.max_bulk_len = 1LL << 62;   /* entries were checked against the limit when proposed */
+void fsmReload(void) {
+    apply_now_ms = 0;
     storeValue v;
     if (storeGet(STORE_CF_META, META_APPLY_NOW, sizeof(META_APPLY_NOW) - 1, &v)) {
         long long t = 0;
@@ -48,6 +46,13 @@ void fsmInit(void) {
         apply_now_ms = t;
         storeValueFree(&v);
     }
+}
+
+void fsmInit(void) {
+    ac = createApplyClient();
+    respParserInit(&parser);
+    parser.max_bulk_len = 1LL << 62;   /* entries were checked against the limit when proposed */
+    fsmReload();
 }
 
 uint64_t fsmCurrentIndex(void) {

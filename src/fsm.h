@@ -8,6 +8,8 @@
 
 /* After storeOpen: creates the apply client and loads the apply clock. */
 void fsmInit(void);
+/* After the store was swapped for a snapshot: reloads the apply clock. */
+void fsmReload(void);
 /* The index of the entry being applied (for storeClear in FLUSHALL). */
 uint64_t fsmCurrentIndex(void);
 /* The configuration as of the applied index, as recorded by the last CONF

@@ -7,6 +7,7 @@
  * SIGTERM/SIGINT stop accepting work and exit once no log write is in
  * flight; an unclean stop (kill -9) is safe too: acknowledged writes are in
  * the synced log. */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "networking.h"
 #include "replica.h"
 #include "replica_io.h"
+#include "snapshot.h"
 #include "store.h"
 #include "transport.h"
 
@@ -91,13 +93,24 @@ int main(int argc, char **argv) {
         serverLog(LL_WARNING, "Can't use data directory '%s'", server.dir);
         exit(1);
     }
+    /* The store lives in <dir>/db, so that a received snapshot can replace
+     * it by one atomic directory exchange (snapshot.c). */
+    char dbdir[PATH_MAX], probe[PATH_MAX];
+    snprintf(dbdir, sizeof(dbdir), "%s/db", server.dir);
+    snprintf(probe, sizeof(probe), "%s/CURRENT", server.dir);
+    if (access(probe, F_OK) == 0) {
+        serverLog(LL_WARNING, "'%s' holds a store in the layout of an earlier version (directly in the data "
+                              "directory): move its files into '%s' first", server.dir, dbdir);
+        exit(1);
+    }
     storeOptions so = {(size_t)server.rocksdb_cache_bytes, (size_t)server.rocksdb_write_buffer_bytes};
     storeSetReadCacheBytes((size_t)server.read_cache_bytes);
     char *err = NULL;
-    if (storeOpen(server.dir, &so, &err) != 0) {
-        serverLog(LL_WARNING, "Opening the store in '%s': %s", server.dir, err ? err : "unknown error");
+    if (storeOpen(dbdir, &so, &err) != 0) {
+        serverLog(LL_WARNING, "Opening the store in '%s': %s", dbdir, err ? err : "unknown error");
         exit(1);
     }
+    snapshotInit();
     initCommandTable();
     dbInit();
     fsmInit();

@@ -18,9 +18,8 @@
  * was ever known (ids are never reused, even after a reverted ADD), or is
  * not a member (REMOVE) is refused before anything is logged; a lost
  * leadership answers -TIMEOUT (the change may or may not have happened:
- * look at CLUSTER NODES). A leader whose log was compacted (a single voter
- * compacts) refuses ADD: the new node would need a snapshot transfer, which
- * is not served yet. */
+ * look at CLUSTER NODES). A new node whose entries the leader's log no
+ * longer holds catches up by a snapshot transfer (snapshot.c). */
 #include <string.h>
 
 #include "cluster.h"
@@ -83,10 +82,6 @@ void raftNodeAddCommand(client *c) {
                                 (int)c->argv[3].len, c->argv[3].ptr);
             return;
         }
-    }
-    if (replicaLogCompacted()) {
-        addReplyError(c, "this leader's log is compacted: a new node would need a snapshot transfer, not supported yet");
-        return;
     }
     propose(c, RAFT_CONF_ADD_LEARNER, id, c->argv[3].ptr, c->argv[3].len);
 }

@@ -26,6 +26,7 @@
 #include "commands.h"
 #include "networking.h"
 #include "replica.h"
+#include "snapshot.h"
 #include "util.h"
 
 #define IOBUF_LEN (16 * 1024)
@@ -399,6 +400,7 @@ static void freeClient(client *c) {
     if (cc->closing) return;
     cc->closing = 1;
     replicaForgetClient(c);
+    snapshotForgetClient(c);
     commandsForgetClient(c);
     unlinkFromWriteList(cc);
     unlinkFromResumeList(c);

@@ -67,6 +67,7 @@ static int role = RAFT_FOLLOWER;
 static uint64_t cur_term, cur_leader;
 static uint64_t applied_index, applied_term;
 static uint64_t compacted_index;
+static uint64_t snapshot_index;     /* the newest durable snapshot */
 static uint64_t term_start_index;   /* the leader's no-op: serves once applied */
 
 /* Linearizable reads: clients wait for a ReadIndex round. All reads that
@@ -429,19 +430,6 @@ static void syncConf(void) {
     was_member = member;
 }
 
-/* The core asks the server to send a snapshot (a follower needs entries
- * this leader's log no longer holds, or a node joined knowing no
- * configuration): snapshot transfers are not served yet, so the node
- * cannot catch up from this leader. Logged at most once a minute. */
-static void snapshotNeeded(uint64_t id) {
-    static long long last_log_ms;
-    long long now = mstime();
-    if (now - last_log_ms < 60000) return;
-    last_log_ms = now;
-    serverLog(LL_WARNING, "Raft: node %llu needs a snapshot of this node's state to catch up, and snapshot "
-                          "transfers are not served yet: it stays behind", (unsigned long long)id);
-}
-
 /* A node's address as a CONF tail: "host:port" ("[v6]:port"). */
 static size_t addrTail(uint64_t id, char *out, size_t len) {
     const clusterMember *m = clusterGetMember(id);
@@ -490,12 +478,6 @@ int replicaIsRemoved(uint64_t id) {
 
 int replicaConfAt(uint64_t index, raftConfState *cs) {
     return raftGetConfState(R, index, cs);
-}
-
-int replicaLogCompacted(void) {
-    raftInfo in;
-    raftGetInfo(R, &in);
-    return in.first_index > 1;
 }
 
 /* Leader, on its tick: a learner whose log is within
@@ -602,7 +584,10 @@ static void queueWrite(const raftUpdate *u) {
 }
 
 static void submitNextWrite(void) {
-    if (write_in_flight || !next_write) return;
+    if (write_in_flight) return;
+    /* No write in flight: the store may be swapped for a received snapshot. */
+    if (ioSnapshotInstallPending()) ioSnapshotInstall();
+    if (!next_write) return;
     replicaWrite *w = next_write;
     next_write = NULL;
     size_t off = 0;
@@ -648,6 +633,7 @@ static void failLostWaiters(void) {
 }
 
 static void processUpdates(void) {
+    uint64_t snap_to[RAFT_MAX_MEMBERS], snap_min[RAFT_MAX_MEMBERS];
     while (raftHasUpdate(R)) {
         raftUpdate u;
         raftGetUpdate(R, &u);
@@ -670,9 +656,13 @@ static void processUpdates(void) {
             serverLog(LL_NOTICE, "Raft: %s in term %llu (leader %llu)", raftRoleName(role),
                       (unsigned long long)cur_term, (unsigned long long)cur_leader);
         }
+        size_t nsnaps = 0;
         for (size_t i = 0; i < u.nmsgs; i++) {
-            if (u.msgs[i].type == RAFT_MSG_SNAPSHOT) snapshotNeeded(u.msgs[i].to);
-            else ioSend(&u.msgs[i]);
+            if (u.msgs[i].type != RAFT_MSG_SNAPSHOT) ioSend(&u.msgs[i]);
+            else if (nsnaps < RAFT_MAX_MEMBERS) {
+                snap_to[nsnaps] = u.msgs[i].to;
+                snap_min[nsnaps++] = u.msgs[i].index;
+            }
         }
         learnAddresses(u.entries, u.nentries);
         if (u.nentries || u.hs_changed || u.truncate_from || u.nmsgs_after_persist) queueWrite(&u);
@@ -686,6 +676,8 @@ static void processUpdates(void) {
         failLostWaiters();
         answerReads(&u);
         raftAdvance(R, &u);
+        /* After raftAdvance: a fresh checkpoint calls into the core. */
+        for (size_t i = 0; i < nsnaps; i++) ioSendSnapshot(snap_to[i], snap_min[i]);
     }
     syncConf();
     if (read_waiters) releaseReaders();
@@ -701,23 +693,78 @@ void replicaBeforeSleep(void) {
     submitNextWrite();
 }
 
-/* A single voter serves no follower: once applied, its log is history.
- * Compacting in steps keeps the deletes cheap. (Groups of several voters
- * keep their log until snapshots exist to catch a follower up.) Only a
- * node whose log starts from itself as the only voter compacts, and only
- * while it is that only member both as of the applied index and now (no
- * learner waiting for the log): so a restart that loads only the tail
- * knows the configuration as of its start (see replicaInit). */
+/* Log compaction. A node that is this cluster's only member serves no
+ * follower: once applied, its log is history, dropped every
+ * COMPACT_EVERY_ENTRIES applied entries (only while it is that only member
+ * both as of the applied index and now, and its log starts from itself as
+ * the only voter: so a restart that loads only the tail knows the
+ * configuration as of its start, see replicaInit). Any other node takes a
+ * snapshot once snapshot-threshold-entries entries applied past the last
+ * one, then drops its log up to snapshot-trailing-entries before the
+ * snapshot's index (followers a little behind still catch up from the
+ * log; those further behind get the snapshot). */
 #define COMPACT_EVERY_ENTRIES 1024
 
-static void compactLog(void) {
-    if (!single_base || applied_index < compacted_index + COMPACT_EVERY_ENTRIES) return;
+static int soleMemberNow(void) {
     raftConfState at_applied, now;
-    if (raftGetConfState(R, applied_index, &at_applied) != 0 || raftGetConfState(R, 0, &now) != 0) return;
-    if (!isSelfOnly(&at_applied) || !isSelfOnly(&now)) return;
-    raftCompact(R, applied_index);
-    ioCompactLog(applied_index, applied_term);
-    compacted_index = applied_index;
+    return raftGetConfState(R, applied_index, &at_applied) == 0 && raftGetConfState(R, 0, &now) == 0 &&
+           isSelfOnly(&at_applied) && isSelfOnly(&now);
+}
+
+static void compactLog(void) {
+    if (ioSnapshotBusy()) return;   /* the checkpoint's index must stay in the log */
+    if (soleMemberNow()) {
+        if (!single_base || applied_index < compacted_index + COMPACT_EVERY_ENTRIES) return;
+        raftConfState cs;
+        raftGetConfState(R, applied_index, &cs);
+        raftCompact(R, applied_index);
+        ioCompactLog(applied_index, applied_term, &cs);
+        compacted_index = applied_index;
+        return;
+    }
+    uint64_t last = snapshot_index > compacted_index ? snapshot_index : compacted_index;
+    if (applied_index >= last + (uint64_t)server.snapshot_threshold_entries) ioTakeSnapshot();
+}
+
+int replicaSnapshotMeta(uint64_t index, uint64_t *term, raftConfState *conf) {
+    *term = raftTermAt(R, index);
+    if (*term == 0 || raftGetConfState(R, index, conf) != 0) return -1;
+    return 0;
+}
+
+void replicaSnapshotTaken(uint64_t index, uint64_t term) {
+    if (raftSnapshotTaken(R, index, term) != 0) return;
+    snapshot_index = index;
+    uint64_t keep = (uint64_t)server.snapshot_trailing_entries;
+    uint64_t c = index > keep ? index - keep : 0;
+    raftConfState cs;
+    uint64_t cterm = raftTermAt(R, c);
+    if (c <= compacted_index || cterm == 0 || raftGetConfState(R, c, &cs) != 0) return;
+    raftCompact(R, c);
+    ioCompactLog(c, cterm, &cs);
+    compacted_index = c;
+    serverLog(LL_VERBOSE, "Raft: log compacted up to index %llu (snapshot at %llu)", (unsigned long long)c,
+              (unsigned long long)index);
+}
+
+void replicaSnapshotSendFailed(uint64_t peer) {
+    raftSnapshotFailed(R, peer);
+    processUpdates();
+}
+
+uint64_t replicaAppliedIndex(void) {
+    return applied_index;
+}
+
+/* The store now holds the snapshot's state, durably, with the log start
+ * (index, term, conf) and this node's log after index. */
+void replicaSnapshotInstalled(uint64_t index, uint64_t term, const raftConfState *conf) {
+    raftSnapshotInstalled(R, index, term, conf);
+    applied_index = index;
+    applied_term = term;
+    compacted_index = index;
+    snapshot_index = 0;
+    processUpdates();
 }
 
 void replicaTick(void) {
@@ -762,6 +809,7 @@ void replicaInit(uint64_t id, const uint64_t *voters, int nvoters_) {
         .max_msg_bytes = 1024 * 1024,
         .seed = (uint64_t)ustime() ^ id,
         .applied = l.applied,
+        .conf = l.has_conf ? &l.conf : NULL,
     };
     if (cfg.election_ticks < 2) cfg.election_ticks = 2;
     R = raftNew(&cfg, &l.hs, l.snap_index, l.snap_term, l.entries, l.nentries);
@@ -771,6 +819,7 @@ void replicaInit(uint64_t id, const uint64_t *voters, int nvoters_) {
               (unsigned long long)(l.nentries ? l.entries[l.nentries - 1].index : l.snap_index),
               (unsigned long long)l.applied);
     compacted_index = l.snap_index;
+    snapshot_index = ioLatestSnapshotIndex();
     ioFreeEntries(&l);
     syncConf();
     processUpdates();

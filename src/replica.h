@@ -59,8 +59,5 @@ int replicaIsRemoved(uint64_t id);
 /* The configuration as of log index (0 = the current one); 0 or -1 (see
  * raftGetConfState). Also valid while fsm.c applies entries. */
 int replicaConfAt(uint64_t index, raftConfState *cs);
-/* 1 when this node's log no longer starts at index 1: a new node could
- * only catch up from it with a snapshot transfer, which is not served yet. */
-int replicaLogCompacted(void);
 
 #endif

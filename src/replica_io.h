@@ -44,14 +44,43 @@ typedef struct replicaLoaded {
     raftHardState hs;
     uint64_t applied;
     uint64_t snap_index, snap_term;
+    int has_conf;                   /* conf = the membership as of snap_index */
+    raftConfState conf;
     raftEntry *entries;
     size_t nentries;
 } replicaLoaded;
 void ioLoad(replicaLoaded *out, int tail_only);
 int ioWriteInFlight(void);
 void ioFreeEntries(replicaLoaded *l);
-/* Drops the persisted log up to index (of that term), which is applied. */
-void ioCompactLog(uint64_t index, uint64_t term);
+/* Drops the persisted log up to index (of that term, membership conf as of
+ * it), which is applied. */
+void ioCompactLog(uint64_t index, uint64_t term, const raftConfState *conf);
+
+/* Snapshots (snapshot.c). */
+/* Starts taking a snapshot of the state machine at its applied index, on a
+ * worker thread; no-op while one is being taken (ioSnapshotBusy). Once it
+ * is durable, replicaSnapshotTaken follows on the loop thread. */
+void ioTakeSnapshot(void);
+int ioSnapshotBusy(void);
+/* Index of the newest durable snapshot, 0 = none. */
+uint64_t ioLatestSnapshotIndex(void);
+/* Leader: streams peer the newest snapshot if its index >= min_index, else
+ * a fresh one; ignored while a transfer to peer runs. A transfer that fails
+ * calls replicaSnapshotSendFailed(peer). */
+void ioSendSnapshot(uint64_t peer, uint64_t min_index);
+/* Follower: a received snapshot waits to be installed. Call
+ * ioSnapshotInstall only with no log write in flight (the store is
+ * swapped); it calls replicaSnapshotInstalled once the new state is in. */
+int ioSnapshotInstallPending(void);
+void ioSnapshotInstall(void);
+
+/* The replica's side, called by snapshot.c on the loop thread. */
+/* Term and membership as of index (in the log); 0, or -1 when unknown. */
+int replicaSnapshotMeta(uint64_t index, uint64_t *term, raftConfState *conf);
+void replicaSnapshotTaken(uint64_t index, uint64_t term);
+void replicaSnapshotSendFailed(uint64_t peer);
+void replicaSnapshotInstalled(uint64_t index, uint64_t term, const raftConfState *conf);
+uint64_t replicaAppliedIndex(void);
 
 /* Applies committed entries (fsm.c over the store). */
 void fsmApply(const raftEntry *entries, size_t n);

@@ -103,12 +103,19 @@ void ioLoad(replicaLoaded *l, int tail_only) {
     l->hs.vote = hs.vote;
     l->hs.commit = hs.commit;
     l->applied = storeAppliedIndex();
-    storeLogStart(&l->snap_index, &l->snap_term);
+    unsigned char conf[STORE_CONF_MAX_LEN];
+    size_t conflen = 0;
+    storeLogStart(&l->snap_index, &l->snap_term, conf, &conflen);
+    if (conflen) {
+        if (raftConfStateDecode(conf, conflen, &l->conf) != 0) serverPanic("Corrupted log start record");
+        l->has_conf = 1;
+    }
     if (tail_only && l->applied > l->snap_index) {
         /* The entry at the applied index becomes the snapshot point: its
          * term is read by the scan, the entries after it are kept. */
         l->snap_index = l->applied;
         l->snap_term = 0;
+        l->has_conf = 0;    /* the caller knows it: this node alone */
         loadState st = {l, 0, 0};
         storeLogScan(l->snap_index, loadEntry, &st);
         if (l->snap_term == 0)
@@ -119,8 +126,10 @@ void ioLoad(replicaLoaded *l, int tail_only) {
     storeLogScan(l->snap_index + 1, loadEntry, &st);
 }
 
-void ioCompactLog(uint64_t index, uint64_t term) {
-    storeLogCompact(index, term);
+void ioCompactLog(uint64_t index, uint64_t term, const raftConfState *conf) {
+    unsigned char buf[RAFT_CONF_STATE_MAX_LEN];
+    size_t len = raftConfStateEncode(conf, buf);
+    storeLogCompact(index, term, buf, len);
 }
 
 void ioFreeEntries(replicaLoaded *l) {

@@ -27,6 +27,7 @@
 #include "commands.h"
 #include "db.h"
 #include "replica.h"
+#include "snapshot.h"
 #include "transport.h"
 #include "server.h"
 #include "store.h"
@@ -1091,6 +1092,25 @@ static void infoRaft(infoBuf *b) {
     const char *leader_addr = ri.leader_id ? clusterNodeAddr(ri.leader_id) : NULL;
     infoCat(b, "raft_leader_addr:%s\r\n", leader_addr ? leader_addr : "");
     infoCat(b, "raft_voters:%d\r\nraft_learners:%d\r\n", ri.nvoters, ri.nlearners);
+    snapshotStats ss;
+    snapshotGetStats(&ss);
+    infoCat(b,
+            "raft_snapshot_index:%llu\r\n"
+            "raft_snapshot_term:%llu\r\n"
+            "raft_snapshot_bytes:%llu\r\n"
+            "raft_snapshot_in_progress:%d\r\n"
+            "raft_snapshots_taken:%lld\r\n"
+            "raft_snapshots_sent:%lld\r\n"
+            "raft_snapshots_installed:%lld\r\n"
+            "raft_snapshot_failures:%lld\r\n"
+            "raft_snapshot_sending:%d\r\n"
+            "raft_snapshot_bytes_sent:%llu\r\n"
+            "raft_snapshot_receiving:%d\r\n"
+            "raft_snapshot_receive_bytes:%llu\r\n"
+            "raft_snapshot_receive_total_bytes:%llu\r\n",
+            (unsigned long long)ss.index, (unsigned long long)ss.term, (unsigned long long)ss.bytes, ss.in_progress,
+            ss.taken, ss.sent, ss.installed, ss.failed, ss.sending, (unsigned long long)ss.bytes_sent, ss.receiving,
+            (unsigned long long)ss.receive_bytes, (unsigned long long)ss.receive_total_bytes);
     replicaPeer peers[CLUSTER_MAX_MEMBERS];
     int n = replicaGetPeers(peers, CLUSTER_MAX_MEMBERS);
     for (int i = 0; i < n; i++) {

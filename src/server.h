@@ -238,6 +238,9 @@ struct redisServer {
     char *cluster_members;        /* "<id>@<host>:<port>,...", "" = one-member cluster */
     char *cluster_join;           /* "<host>:<port>" of a member to join through, "" = none */
     long long learner_promote_lag_entries;  /* a learner this close to the leader's log becomes a voter */
+    long long snapshot_threshold_entries;   /* applied entries past the last snapshot that trigger one */
+    long long snapshot_trailing_entries;    /* entries kept before a snapshot's index when compacting */
+    long long snapshot_chunk_bytes;         /* bytes per chunk of a snapshot transfer */
     char *cluster_id;
     char *cluster_secret;
     char *cluster_announce_ip;    /* client-facing host shown to clients, "" = the cluster-members host */

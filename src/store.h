@@ -82,16 +82,50 @@ int storeLogScan(uint64_t from, int (*cb)(const storeLogEntry *e, void *ud), voi
  * 0 for a log never compacted. */
 uint64_t storeLogLastIndex(void);
 
-/* Drops the entries with index <= `index` and records (index, term) as the log start:
- * the entry just before the first one kept (raftNew's snap_index, snap_term). `index`
- * must not exceed storeAppliedIndex() (checked: aborts), so after a crash the state
- * machine is never behind the log start. Unsynced: a compaction lost in a crash only
- * keeps entries longer. Any thread; aborts on error. */
-void storeLogCompact(uint64_t index, uint64_t term);
+/* Drops the entries with index <= `index` and records (index, term, conf) as the log
+ * start: the entry just before the first one kept (raftNew's snap_index, snap_term) and
+ * the membership as of it (conf: conflen opaque bytes, at most STORE_CONF_MAX_LEN; the
+ * caller's encoding). `index` must not exceed storeAppliedIndex() (checked: aborts), so
+ * after a crash the state machine is never behind the log start. Unsynced: a compaction
+ * lost in a crash only keeps entries longer. Any thread; aborts on error. */
+#define STORE_CONF_MAX_LEN 1024
+void storeLogCompact(uint64_t index, uint64_t term, const void *conf, size_t conflen);
 
-/* The log start recorded by the last storeLogCompact: returns 1 and fills *index and
- * *term, or returns 0 (both set to 0) if the log was never compacted. */
-int storeLogStart(uint64_t *index, uint64_t *term);
+/* The log start recorded by the last storeLogCompact (or snapshot install): returns 1 and
+ * fills *index, *term and conf (room for STORE_CONF_MAX_LEN; NULL: not wanted) with
+ * *conflen bytes (0 when none was recorded), or returns 0 (all zero) if the log was never
+ * compacted. conflen may be NULL when conf is. */
+int storeLogStart(uint64_t *index, uint64_t *term, void *conf, size_t *conflen);
+
+/* ------------------------------------------------------------------ Snapshots */
+
+/* Creates `dir` (must not exist; its parent must) holding a checkpoint of the whole
+ * database: hard links to its SST files and copies of its live WAL files, i.e. the
+ * state as of one instant (every write whole). It never waits for a memtable flush, so
+ * writers do not stall; it may copy WAL files, so run it on a worker thread (any thread
+ * is safe, also during apply batches and log writes). *applied gets the checkpoint's
+ * applied index, read back from the checkpoint itself. Returns 0, or -1 and sets *err
+ * (malloc'd; the caller frees it and removes whatever `dir` holds). */
+int storeCheckpoint(const char *dir, uint64_t *applied, char **err);
+
+/* Makes the checkpoint in `dir` (a received snapshot whose files are synced) ready to
+ * become this node's database: opens it, checks its applied index is `index`, and
+ * replaces its Raft records with this node's: the hard state and the log entries after
+ * `index` as stored in the open database, the log start (index, term, conf), nothing of
+ * the sender's log. One synced write, then closes it. Loop thread, with no log write in
+ * flight. Returns 0, or -1 and sets *err (malloc'd). */
+int storeSnapshotPrepare(const char *dir, uint64_t index, uint64_t term, const void *conf,
+                         size_t conflen, char **err);
+
+/* Replaces the open database by the prepared one in `dir`: closes the store, exchanges
+ * the two directories atomically (renameat2 RENAME_EXCHANGE, then the parent directory
+ * is synced), and opens the new one with the options of the last storeOpen; the old
+ * database is then in `dir`, for the caller to remove. A crash at any point leaves the
+ * store directory holding either the old or the new database, whole. Same conditions as
+ * storeClose (loop thread, no batch, no iterator, no log write in flight). Returns 0;
+ * -1 and *err when the exchange failed (the old database is reopened) — a failure to
+ * reopen after the exchange is fatal. */
+int storeSwap(const char *dir, char **err);
 
 /* ---------------------------------------------------- State machine (loop thread) */
 

@@ -24,12 +24,15 @@
  * on stderr and aborts: a node that cannot trust its disk stops (fail-stop). */
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <rocksdb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Column family slots: the public STORE_CF_* values come first. */
 #define CF_RAFT STORE_CF_COUNT
@@ -64,6 +67,7 @@ static struct {
     int in_batch;
     int batch_iters;                 /* iterators created inside the open batch */
     uint64_t applied;                /* written by the loop thread only; atomic access */
+    storeOptions opt;                /* of the last storeOpen, for storeSwap */
 } st;
 
 static void (*before_write)(void); /* storeSetBeforeWrite; kept across close/open */
@@ -427,6 +431,7 @@ int storeOpen(const char *dir, const storeOptions *opt, char **err) {
     char *rerr = NULL;
 
     if (st.db) return setErr(err, "store already open", NULL);
+    st.opt = (storeOptions){cache_bytes, wbuf};
     st.cache = rocksdb_cache_create_lru(cache_bytes);
 
     rocksdb_options_t *dbo = rocksdb_options_create();
@@ -450,7 +455,7 @@ int storeOpen(const char *dir, const storeOptions *opt, char **err) {
     rocksdb_options_destroy(dbo);
     if (!st.db) {
         rocksdb_cache_destroy(st.cache);
-        st.cache = NULL;
+        memset(&st, 0, sizeof(st));
         return setErr(err, "cannot open RocksDB", rerr);
     }
 
@@ -611,44 +616,191 @@ uint64_t storeLogLastIndex(void) {
     rocksdb_iter_destroy(it);
     if (last == 0) {
         uint64_t term;
-        storeLogStart(&last, &term);
+        storeLogStart(&last, &term, NULL, NULL);
     }
     return last;
 }
 
-void storeLogCompact(uint64_t index, uint64_t term) {
-    char from[LOG_KEY_LEN], to[LOG_KEY_LEN], v[16], *rerr = NULL;
+/* The log start record: index, term (8 bytes BE each), then the conf bytes. */
+static void putLogStart(rocksdb_writebatch_t *b, rocksdb_column_family_handle_t *raft, uint64_t index,
+                        uint64_t term, const void *conf, size_t conflen) {
+    char v[16 + STORE_CONF_MAX_LEN];
+    if (conflen > STORE_CONF_MAX_LEN) fatal("log start", "configuration record too long");
+    encodeU64(v, index);
+    encodeU64(v + 8, term);
+    if (conflen) memcpy(v + 16, conf, conflen);
+    rocksdb_writebatch_put_cf(b, raft, key_logstart, sizeof(key_logstart) - 1, v, 16 + conflen);
+}
+
+void storeLogCompact(uint64_t index, uint64_t term, const void *conf, size_t conflen) {
+    char from[LOG_KEY_LEN], to[LOG_KEY_LEN], *rerr = NULL;
 
     if (index > __atomic_load_n(&st.applied, __ATOMIC_ACQUIRE))
         fatal("storeLogCompact", "index beyond the applied index");
     if (index == 0 || (unsigned char)(index >> 56) == 0xff) fatal("storeLogCompact", "bad index");
     encodeU64(from, 0);
     encodeU64(to, index + 1);
-    encodeU64(v, index);
-    encodeU64(v + 8, term);
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
     rocksdb_writebatch_delete_range_cf(b, st.cf[CF_RAFT], from, LOG_KEY_LEN, to, LOG_KEY_LEN);
-    rocksdb_writebatch_put_cf(b, st.cf[CF_RAFT], key_logstart, sizeof(key_logstart) - 1,
-                              v, sizeof(v));
+    putLogStart(b, st.cf[CF_RAFT], index, term, conf, conflen);
     rocksdb_write(st.db, st.wnosync, b, &rerr);
     if (rerr) fatal("log compaction write failed", rerr);
     rocksdb_writebatch_destroy(b);
 }
 
-int storeLogStart(uint64_t *index, uint64_t *term) {
+int storeLogStart(uint64_t *index, uint64_t *term, void *conf, size_t *conflen) {
     char *rerr = NULL;
     *index = *term = 0;
+    if (conflen) *conflen = 0;
     rocksdb_pinnableslice_t *p = rocksdb_get_pinned_cf(st.db, st.ropt, st.cf[CF_RAFT],
         key_logstart, sizeof(key_logstart) - 1, &rerr);
     if (rerr) fatal("reading the log start", rerr);
     if (!p) return 0;
     size_t len;
     const char *v = rocksdb_pinnableslice_value(p, &len);
-    if (len != 16) fatal("malformed log start record", NULL);
+    if (len < 16 || len > 16 + STORE_CONF_MAX_LEN) fatal("malformed log start record", NULL);
     *index = decodeU64(v);
     *term = decodeU64(v + 8);
+    if (conf) {
+        memcpy(conf, v + 16, len - 16);
+        *conflen = len - 16;
+    }
     rocksdb_pinnableslice_destroy(p);
     return 1;
+}
+
+/* ------------------------------------------------------------------ snapshots */
+
+/* Opens the database in dir with every column family and default options. */
+static rocksdb_t *openOther(const char *dir, int read_only, rocksdb_column_family_handle_t **cf, char **rerr) {
+    rocksdb_options_t *o = rocksdb_options_create();
+    const rocksdb_options_t *cfo[CF_TOTAL];
+    for (int i = 0; i < CF_TOTAL; i++) cfo[i] = o;
+    rocksdb_t *db = read_only
+        ? rocksdb_open_for_read_only_column_families(o, dir, CF_TOTAL, cf_names, cfo, cf, 0, rerr)
+        : rocksdb_open_column_families(o, dir, CF_TOTAL, cf_names, cfo, cf, rerr);
+    rocksdb_options_destroy(o);
+    return db;
+}
+
+static void closeOther(rocksdb_t *db, rocksdb_column_family_handle_t **cf) {
+    for (int i = 0; i < CF_TOTAL; i++) rocksdb_column_family_handle_destroy(cf[i]);
+    rocksdb_close(db);
+}
+
+/* The applied index stored in db (0 when none); -1 on a read error. */
+static int readApplied(rocksdb_t *db, rocksdb_column_family_handle_t *raft, uint64_t *applied, char **rerr) {
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    size_t len = 0;
+    char *v = rocksdb_get_cf(db, ro, raft, key_applied, sizeof(key_applied) - 1, &len, rerr);
+    rocksdb_readoptions_destroy(ro);
+    if (*rerr) return -1;
+    *applied = v && len == 8 ? decodeU64(v) : 0;
+    rocksdb_free(v);
+    return 0;
+}
+
+int storeCheckpoint(const char *dir, uint64_t *applied, char **err) {
+    char *rerr = NULL;
+    rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(st.db, &rerr);
+    if (!cp) return setErr(err, "cannot create a checkpoint object", rerr);
+    /* log_size_for_flush = UINT64_MAX: never flush, copy the live WAL instead. */
+    rocksdb_checkpoint_create(cp, dir, UINT64_MAX, &rerr);
+    rocksdb_checkpoint_object_destroy(cp);
+    if (rerr) return setErr(err, "checkpoint failed", rerr);
+    rocksdb_column_family_handle_t *cf[CF_TOTAL];
+    rocksdb_t *db = openOther(dir, 1, cf, &rerr);
+    if (!db) return setErr(err, "cannot open the checkpoint", rerr);
+    int rc = readApplied(db, cf[CF_RAFT], applied, &rerr);
+    closeOther(db, cf);
+    if (rc != 0) return setErr(err, "reading the checkpoint's applied index", rerr);
+    return 0;
+}
+
+typedef struct copyLog {
+    rocksdb_writebatch_t *b;
+    rocksdb_column_family_handle_t *raft;
+} copyLog;
+
+static int copyLogEntry(const storeLogEntry *e, void *ud) {
+    copyLog *c = ud;
+    char key[LOG_KEY_LEN], hdr[LOG_HDR_LEN];
+    encodeU64(key, e->index);
+    encodeU64(hdr, e->term);
+    hdr[8] = (char)e->type;
+    const char *kp = key, *parts[2] = {hdr, e->data ? e->data : ""};
+    size_t kl = LOG_KEY_LEN, sizes[2] = {LOG_HDR_LEN, e->len};
+    rocksdb_writebatch_putv_cf(c->b, c->raft, 1, &kp, &kl, 2, parts, sizes);
+    return 0;
+}
+
+int storeSnapshotPrepare(const char *dir, uint64_t index, uint64_t term, const void *conf,
+                         size_t conflen, char **err) {
+    char *rerr = NULL;
+    if (conflen > STORE_CONF_MAX_LEN) return setErr(err, "configuration record too long", NULL);
+    rocksdb_column_family_handle_t *cf[CF_TOTAL];
+    rocksdb_t *db = openOther(dir, 0, cf, &rerr);
+    if (!db) return setErr(err, "cannot open the received snapshot", rerr);
+    uint64_t applied = 0;
+    if (readApplied(db, cf[CF_RAFT], &applied, &rerr) != 0) {
+        closeOther(db, cf);
+        return setErr(err, "reading the snapshot's applied index", rerr);
+    }
+    if (applied != index) {
+        closeOther(db, cf);
+        return setErr(err, "the snapshot's applied index is not the announced one", NULL);
+    }
+    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+    rocksdb_writebatch_delete_range_cf(b, cf[CF_RAFT], "", 0, log_upper_bound, 1);
+    storeHardState hs;
+    if (storeLoadHardState(&hs)) {
+        char v[24];
+        encodeU64(v, hs.term);
+        encodeU64(v + 8, hs.vote);
+        encodeU64(v + 16, hs.commit);
+        rocksdb_writebatch_put_cf(b, cf[CF_RAFT], key_hardstate, sizeof(key_hardstate) - 1, v, sizeof(v));
+    } else {
+        rocksdb_writebatch_delete_cf(b, cf[CF_RAFT], key_hardstate, sizeof(key_hardstate) - 1);
+    }
+    copyLog c = {b, cf[CF_RAFT]};
+    if (storeLogScan(index + 1, copyLogEntry, &c) != 0) {
+        rocksdb_writebatch_destroy(b);
+        closeOther(db, cf);
+        return setErr(err, "copying this node's log tail", NULL);
+    }
+    putLogStart(b, cf[CF_RAFT], index, term, conf, conflen);
+    rocksdb_write(db, st.wsync, b, &rerr);
+    rocksdb_writebatch_destroy(b);
+    closeOther(db, cf);
+    if (rerr) return setErr(err, "writing the snapshot's raft state", rerr);
+    return 0;
+}
+
+static int syncDir(const char *path) {
+    int fd = open(path, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int storeSwap(const char *dir, char **err) {
+    char *cur = strdup(st.dir), *parent = strdup(st.dir), *oerr = NULL;
+    if (!cur || !parent) fatal("storeSwap", "out of memory");
+    storeOptions o = st.opt;
+    char *slash = strrchr(parent, '/');
+    if (slash == parent) slash[1] = '\0';
+    else if (slash) *slash = '\0';
+    else strcpy(parent, ".");
+    storeClose();
+    int rc = renameat2(AT_FDCWD, dir, AT_FDCWD, cur, RENAME_EXCHANGE);
+    int saved = errno;
+    if (rc == 0 && syncDir(parent) != 0) fatal("storeSwap", "cannot sync the data directory");
+    if (storeOpen(cur, &o, &oerr) != 0) fatal("storeSwap: reopening the store", oerr);
+    free(cur);
+    free(parent);
+    if (rc != 0) return setErr(err, strerror(saved), NULL);
+    return 0;
 }
 
 /* ------------------------------------------------------------ state machine */

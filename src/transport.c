@@ -512,6 +512,36 @@ void transportSend(const raftMsg *m) {
     stats.msgs_sent++;
 }
 
+typedef struct pendingCall {
+    transportReplyFn *cb;
+    void *privdata;
+} pendingCall;
+
+static void onCallReply(redisAsyncContext *ac, void *r, void *privdata) {
+    pendingCall *pc = privdata;
+    peerLink *l = ac->data;
+    if (r && l && l->ac == ac) l->last_reply_ms = mstime();
+    transportReplyFn *cb = pc->cb;
+    void *pd = pc->privdata;
+    free(pc);
+    cb(r, pd);
+}
+
+int transportCall(uint64_t id, int argc, const char **argv, const size_t *argvlen, transportReplyFn *cb,
+                  void *privdata) {
+    peerLink *l = findLink(id);
+    if (!l || l->state != LINK_UP) return C_ERR;
+    pendingCall *pc = malloc(sizeof(*pc));
+    serverAssert(pc != NULL);
+    pc->cb = cb;
+    pc->privdata = privdata;
+    if (redisAsyncCommandArgv(l->ac, onCallReply, pc, argc, argv, argvlen) != REDIS_OK) {
+        free(pc);
+        return C_ERR;
+    }
+    return C_OK;
+}
+
 int transportPeerConnected(uint64_t id) {
     peerLink *l = findLink(id);
     return l && l->state == LINK_UP;
@@ -724,15 +754,11 @@ void raftMsgCommand(client *c) {
 
 /* RAFT.MEMBERS: for a node joining through this one (authenticated peer
  * connection only): the voters this node's log starts from and every
- * known node's address. Refused when this node's log no longer starts at
- * index 1: the joiner would need a snapshot, which is not served yet. */
+ * known node's address (a joiner whose entries this node's log no longer
+ * holds catches up by a snapshot). */
 void raftMembersCommand(client *c) {
     if (!(c->flags & CLIENT_PEER)) {
         addReplyError(c, "-NOPERM this connection is not an authenticated raft peer");
-        return;
-    }
-    if (replicaLogCompacted()) {
-        addReplyError(c, "this node's log is compacted: joining needs a snapshot transfer, not supported yet");
         return;
     }
     char base[CLUSTER_MAX_MEMBERS * 24];

@@ -45,6 +45,15 @@ int transportFetchMembers(const char *addr, char *base, size_t baselen, char **n
  * link is not authenticated yet or over its in-flight bound. m and its
  * entries are borrowed for the call (encoded at once). */
 void transportSend(const raftMsg *m);
+/* Sends the command argv[0..argc) (lengths argvlen; borrowed: copied at once)
+ * to node id over its authenticated link, outside the RAFT.MSG in-flight
+ * bound (the caller bounds its own traffic). cb runs exactly once, on the
+ * loop thread: with the reply, or with NULL when the link went down first.
+ * Returns C_OK, or C_ERR (cb never runs) when the link is not up. */
+struct redisReply;
+typedef void transportReplyFn(struct redisReply *reply, void *privdata);
+int transportCall(uint64_t id, int argc, const char **argv, const size_t *argvlen, transportReplyFn *cb,
+                  void *privdata);
 /* 1 when the outgoing link to node id is connected and authenticated. */
 int transportPeerConnected(uint64_t id);
 /* Messages sent / dropped to peers and received from peers since start. */

@@ -1085,6 +1085,10 @@ int raftGetConfState(const raft *r, uint64_t index, raftConfState *out) {
     return 0;
 }
 
+uint64_t raftTermAt(const raft *r, uint64_t index) {
+    return termAt(r, index);
+}
+
 /* ---------------------------------------------------------------------------
  * Updates
  * ------------------------------------------------------------------------- */

@@ -280,6 +280,10 @@ void raftSnapshotInstalled(raft *r, uint64_t index, uint64_t term, const raftCon
  * when index is out of that range. */
 int raftGetConfState(const raft *r, uint64_t index, raftConfState *out);
 
+/* Term of the entry at index when the in-memory log holds it (or index is
+ * the entry just before it), else 0. */
+uint64_t raftTermAt(const raft *r, uint64_t index);
+
 typedef struct raftRead {
     uint64_t ctx, index;        /* serve once applied >= index */
 } raftRead;

@@ -254,13 +254,13 @@ TEST(test_log_compact_keeps_start) {
     freshDir();
     CHECK(openStore() == 0);
     uint64_t idx = 1, term = 1;
-    CHECK_EQ_INT(storeLogStart(&idx, &term), 0);
+    CHECK_EQ_INT(storeLogStart(&idx, &term, NULL, NULL), 0);
     CHECK_EQ_INT(idx, 0);
     CHECK_EQ_INT(term, 0);
     logAppend(0, 1, 10, 1);
     storeApplyBegin();
     storeApplyCommit(6);
-    storeLogCompact(5, 1);
+    storeLogCompact(5, 1, "cf", 2);
     scanned s = {0};
     CHECK_EQ_INT(storeLogScan(1, collect, &s), 0);
     CHECK_EQ_INT(s.n, 5);
@@ -270,20 +270,20 @@ TEST(test_log_compact_keeps_start) {
     storeClose();
 
     CHECK(openStore() == 0);
-    CHECK_EQ_INT(storeLogStart(&idx, &term), 1);
+    CHECK_EQ_INT(storeLogStart(&idx, &term, NULL, NULL), 1);
     CHECK_EQ_INT(idx, 5);
     CHECK_EQ_INT(term, 1);
     /* Everything compacted: the last index is the log start; appends continue. */
     storeApplyBegin();
     storeApplyCommit(10);
-    storeLogCompact(10, 1);
+    storeLogCompact(10, 1, "cf", 2);
     CHECK_EQ_INT(storeLogLastIndex(), 10);
     memset(&s, 0, sizeof(s));
     CHECK_EQ_INT(storeLogScan(1, collect, &s), 0);
     CHECK_EQ_INT(s.n, 0);
     logAppend(0, 11, 2, 2);
     CHECK_EQ_INT(storeLogLastIndex(), 12);
-    CHECK_EQ_INT(storeLogStart(&idx, &term), 1);
+    CHECK_EQ_INT(storeLogStart(&idx, &term, NULL, NULL), 1);
     CHECK_EQ_INT(idx, 10);
     storeClose();
 }
