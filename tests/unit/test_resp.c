@@ -677,6 +677,21 @@ TEST(util_stringmatchlen) {
     }
 }
 
+TEST(util_crc32c) {
+    /* The check value of CRC-32C, and RFC 3720's test vectors. */
+    CHECK_EQ_INT(crc32c(0, "123456789", 9), 0xE3069283u);
+    unsigned char zeros[32] = {0}, ones[32], inc[32];
+    memset(ones, 0xff, sizeof(ones));
+    for (int i = 0; i < 32; i++) inc[i] = (unsigned char)i;
+    CHECK_EQ_INT(crc32c(0, zeros, 32), 0x8A9136AAu);
+    CHECK_EQ_INT(crc32c(0, ones, 32), 0x62A8AB43u);
+    CHECK_EQ_INT(crc32c(0, inc, 32), 0x46DD794Eu);
+    /* Continuing across any split point gives the same result. */
+    for (size_t cut = 0; cut <= 32; cut++)
+        CHECK_EQ_INT(crc32c(crc32c(0, inc, cut), inc + cut, 32 - cut), 0x46DD794Eu);
+    CHECK_EQ_INT(crc32c(0, "", 0), 0);
+}
+
 TEST(util_keyslot) {
     CHECK_EQ_INT(crc16(S("123456789")), 0x31C3);
     CHECK_EQ_INT(keyHashSlot(S("foo")), 12182);
@@ -719,6 +734,7 @@ int main(void) {
     RUN(util_ld2string);
     RUN(util_stringmatchlen);
     RUN(util_stringmatch_nesting_limit);
+    RUN(util_crc32c);
     RUN(util_keyslot);
     return TEST_REPORT();
 }

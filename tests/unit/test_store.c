@@ -12,6 +12,7 @@
 #include "test.h"
 
 #include <ftw.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -270,9 +271,12 @@ TEST(test_log_compact_keeps_start) {
     storeClose();
 
     CHECK(openStore() == 0);
-    CHECK_EQ_INT(storeLogStart(&idx, &term, NULL, NULL), 1);
+    char conf[STORE_CONF_MAX_LEN];
+    size_t conflen = 0;
+    CHECK_EQ_INT(storeLogStart(&idx, &term, conf, &conflen), 1);
     CHECK_EQ_INT(idx, 5);
     CHECK_EQ_INT(term, 1);
+    CHECK_MEM(conf, conflen, "cf");
     /* Everything compacted: the last index is the log start; appends continue. */
     storeApplyBegin();
     storeApplyCommit(10);
@@ -285,6 +289,109 @@ TEST(test_log_compact_keeps_start) {
     CHECK_EQ_INT(storeLogLastIndex(), 12);
     CHECK_EQ_INT(storeLogStart(&idx, &term, NULL, NULL), 1);
     CHECK_EQ_INT(idx, 10);
+    storeClose();
+}
+
+/* Opens the store in sub/ of the test directory (created). */
+static int openStoreIn(const char *sub) {
+    char path[128], *err = NULL;
+    snprintf(path, sizeof(path), "%s/%s", dir, sub);
+    mkdir(path, 0755);
+    storeOptions o = {.block_cache_bytes = 8 << 20, .write_buffer_bytes = 4 << 20};
+    if (storeOpen(path, &o, &err) != 0) {
+        fprintf(stderr, "storeOpen: %s\n", err);
+        free(err);
+        return -1;
+    }
+    return 0;
+}
+
+static void putData(const char *k, const char *v, uint64_t applied) {
+    storeApplyBegin();
+    storePut(STORE_CF_DATA, k, strlen(k), v, strlen(v));
+    storeApplyCommit(applied);
+}
+
+static int hasData(const char *k) {
+    storeValue v;
+    if (!storeGet(STORE_CF_DATA, k, strlen(k), &v)) return 0;
+    storeValueFree(&v);
+    return 1;
+}
+
+/* The follower's side of a snapshot after the swap, checked before and after a reopen. */
+static void checkInstalled(void) {
+    CHECK_EQ_INT(storeAppliedIndex(), 10);
+    CHECK(hasData("k1"));
+    CHECK(!hasData("k2"));     /* written after the checkpoint */
+    CHECK(!hasData("old"));    /* the follower's state before */
+    storeHardState hs;
+    CHECK_EQ_INT(storeLoadHardState(&hs), 1);
+    CHECK_EQ_INT(hs.term, 5);
+    CHECK_EQ_INT(hs.vote, 2);
+    uint64_t idx, term;
+    char conf[STORE_CONF_MAX_LEN];
+    size_t conflen = 0;
+    CHECK_EQ_INT(storeLogStart(&idx, &term, conf, &conflen), 1);
+    CHECK_EQ_INT(idx, 10);
+    CHECK_EQ_INT(term, 1);
+    CHECK_MEM(conf, conflen, "conf");
+    scanned s = {0};
+    CHECK_EQ_INT(storeLogScan(1, collect, &s), 0);
+    CHECK_EQ_INT(s.n, 2);          /* the follower's own 11 and 12, nothing of the leader's log */
+    CHECK_EQ_INT(s.idx[0], 11);
+    CHECK_EQ_INT(s.idx[1], 12);
+    CHECK_EQ_INT(storeLogLastIndex(), 12);
+}
+
+TEST(test_checkpoint_prepare_swap) {
+    freshDir();
+    char ckpt[128], *err = NULL;
+    snprintf(ckpt, sizeof(ckpt), "%s/ckpt", dir);
+    /* The leader: entries 1..10 applied, k1 in its data. */
+    CHECK(openStoreIn("leader") == 0);
+    logAppend(0, 1, 10, 1);
+    putData("k1", "v1", 10);
+    uint64_t applied = 0;
+    CHECK_EQ_INT(storeCheckpoint(ckpt, &applied, &err), 0);
+    CHECK_EQ_INT(applied, 10);
+    putData("k2", "v2", 11);
+    /* A checkpoint into an existing directory fails and says so. */
+    uint64_t ignored;
+    CHECK_EQ_INT(storeCheckpoint(ckpt, &ignored, &err), -1);
+    CHECK(err != NULL);
+    free(err);
+    err = NULL;
+    storeClose();
+
+    /* The follower: behind (applied 2), with a log of its own past 10. */
+    CHECK(openStoreIn("follower") == 0);
+    logAppend(0, 1, 10, 1);
+    logAppend(0, 11, 2, 2);
+    storeHardState hs = {5, 2, 10};
+    storeLogWrite(0, NULL, 0, &hs);
+    putData("old", "x", 2);
+    /* The announced index must be the checkpoint's. */
+    CHECK_EQ_INT(storeSnapshotPrepare(ckpt, 9, 1, "conf", 4, &err), -1);
+    CHECK(err != NULL);
+    free(err);
+    err = NULL;
+    CHECK_EQ_INT(storeSnapshotPrepare(ckpt, 10, 1, "conf", 4, &err), 0);
+    CHECK_EQ_INT(storeSwap(ckpt, &err), 0);
+    checkInstalled();
+    /* The old database went to the checkpoint's place. */
+    char current[160];
+    snprintf(current, sizeof(current), "%s/CURRENT", ckpt);
+    CHECK(access(current, F_OK) == 0);
+    storeClose();
+    CHECK(openStoreIn("follower") == 0);
+    checkInstalled();
+    /* A failed exchange (nothing at dir) keeps the store open on its database. */
+    nftw(ckpt, rmEntry, 16, FTW_DEPTH | FTW_PHYS);
+    CHECK_EQ_INT(storeSwap(ckpt, &err), -1);
+    CHECK(err != NULL);
+    free(err);
+    checkInstalled();
     storeClose();
 }
 
@@ -820,6 +927,7 @@ int main(int argc, char **argv) {
         RUN(test_open_errors_are_reported);
         RUN(test_log_append_truncate_scan);
         RUN(test_log_compact_keeps_start);
+        RUN(test_checkpoint_prepare_swap);
         RUN(test_reopen_keeps_everything);
         RUN(test_batch_reads_see_own_writes);
         RUN(test_iterator_merges_batch_and_db);
