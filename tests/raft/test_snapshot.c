@@ -41,6 +41,9 @@ TEST(test_snapshot_sent_and_resumed) {
     CHECK_EQ_INT(info.snap_index, 6);
     CHECK_EQ_INT(info.snap_term, 2);
     CHECK_EQ_INT(raftSnapshotTaken(r, 5, 1), -1);  /* compacted away */
+    CHECK_EQ_INT(raftTermAt(r, 5), 0);              /* so is its term */
+    CHECK_EQ_INT(raftTermAt(r, 6), 2);              /* the entry before the log */
+    CHECK_EQ_INT(raftTermAt(r, 7), 0);              /* beyond the last index */
 
     raftMsg rej = rtMsg(RAFT_MSG_APPEND_RESP, 2, 1, 2);
     rej.reject = 1;
