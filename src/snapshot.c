@@ -283,6 +283,7 @@ static snapshot *loadSealed(const char *dir) {
 
 typedef struct ckptJob {
     uv_work_t req;
+    snapshot *prev;                 /* referenced: its SST files' sums are reused */
     uint64_t applied;
     char *err;
     snapFile *files;
@@ -299,6 +300,24 @@ static void failWaitingSends(void);
 
 static int cmpFile(const void *a, const void *b) {
     return strcmp(((const snapFile *)a)->name, ((const snapFile *)b)->name);
+}
+
+/* SST files never change once written: one the previous snapshot holds
+ * (same name, same size here) keeps its checksum, so a snapshot reads only
+ * the files written since. */
+static int reuseSum(const snapshot *prev, snapFile *f) {
+    size_t len = strlen(f->name);
+    if (!prev || len < 4 || strcmp(f->name + len - 4, ".sst") != 0) return 0;
+    snapFile key;
+    memcpy(key.name, f->name, len + 1);
+    const snapFile *old = bsearch(&key, prev->files, (size_t)prev->nfiles, sizeof(snapFile), cmpFile);
+    char path[PATH_MAX];
+    struct stat sb;
+    if (!old || pathJoin(path, tmp_dir, f->name) != 0 || stat(path, &sb) != 0 || (uint64_t)sb.st_size != old->size)
+        return 0;
+    f->size = old->size;
+    f->crc = old->crc;
+    return 1;
 }
 
 static void runCheckpoint(uv_work_t *req) {
@@ -324,7 +343,8 @@ static void runCheckpoint(uv_work_t *req) {
         }
         snapFile *f = &j->files[j->nfiles++];
         memcpy(f->name, e->d_name, strlen(e->d_name) + 1);
-        if (fileSum(tmp_dir, f->name, &f->size, &f->crc) != 0) j->err = strdup("cannot read a checkpoint file");
+        if (reuseSum(j->prev, f)) j->bytes += f->size;
+        else if (fileSum(tmp_dir, f->name, &f->size, &f->crc) != 0) j->err = strdup("cannot read a checkpoint file");
         else j->bytes += f->size;
     }
     closedir(d);
@@ -341,6 +361,8 @@ static void checkpointFailed(ckptJob *j, const char *why) {
 static void afterCheckpoint(uv_work_t *req, int status) {
     ckptJob *j = req->data;
     ckpt = NULL;
+    unref(j->prev);
+    j->prev = NULL;
     snapshot *s = NULL;
     if (j->err) {
         checkpointFailed(j, j->err);
@@ -407,6 +429,8 @@ void ioTakeSnapshot(void) {
     serverAssert(ckpt != NULL);
     ckpt->req.data = ckpt;
     ckpt->start_ms = mstime();
+    ckpt->prev = latest;
+    if (latest) latest->refs++;
     int rc = uv_queue_work(uv_default_loop(), &ckpt->req, runCheckpoint, afterCheckpoint);
     if (rc != 0) serverPanic("uv_queue_work: %s", uv_strerror(rc));
 }
