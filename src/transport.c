@@ -10,7 +10,9 @@
  * leader that is removing itself (a redisAsyncContext attached to the loop
  * by the small adapter below, one timer and one name lookup); links open
  * and close as the configuration changes (transportSyncPeers), a closed
- * one keeps its struct for a node that comes back. Also answers
+ * one keeps its struct for a node that comes back. Also carries a
+ * caller's one-off command to a peer and hands back its reply
+ * (transportPeerRequest: CLUSTER FAILOVER asking the leader), answers
  * RAFT.MEMBERS to a joining node, and asks it for one at the joining
  * node's first start (transportFetchMembers, blocking before the loop
  * runs); the handshakes
@@ -742,4 +744,37 @@ void raftMembersCommand(client *c) {
     addReplyBulkCString(c, base);
     addReplyBulkCString(c, nodes);
     free(nodes);
+}
+
+/* -------------------------------------------------------- peer requests
+ * One command on an outgoing link whose reply goes back to the caller
+ * (CLUSTER FAILOVER's RAFT.FAILOVER). hiredis runs every pending callback
+ * once: with the reply, or with NULL when the context is freed or
+ * disconnects first, so the request record is always freed. */
+
+typedef struct peerRequest {
+    transportReplyFn *fn;
+    void *privdata;
+} peerRequest;
+
+static void onRequestReply(redisAsyncContext *ac, void *r, void *privdata) {
+    peerRequest *req = privdata;
+    redisReply *reply = r;
+    if (!reply) req->fn(req->privdata, 0, ac->err ? ac->errstr : "the link closed before the peer answered");
+    else req->fn(req->privdata, 1, reply->type == REDIS_REPLY_ERROR ? reply->str : NULL);
+    free(req);
+}
+
+int transportPeerRequest(uint64_t id, int argc, const char **argv, transportReplyFn *fn, void *privdata) {
+    peerLink *l = findLink(id);
+    if (!l || l->state != LINK_UP) return C_ERR;
+    peerRequest *req = malloc(sizeof(*req));
+    serverAssert(req != NULL);
+    req->fn = fn;
+    req->privdata = privdata;
+    if (redisAsyncCommandArgv(l->ac, onRequestReply, req, argc, argv, NULL) != REDIS_OK) {
+        free(req);
+        return C_ERR;
+    }
+    return C_OK;
 }

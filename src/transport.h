@@ -45,6 +45,17 @@ int transportFetchMembers(const char *addr, char *base, size_t baselen, char **n
  * link is not authenticated yet or over its in-flight bound. m and its
  * entries are borrowed for the call (encoded at once). */
 void transportSend(const raftMsg *m);
+/* The outcome of a transportPeerRequest. answered is 0 when no reply came
+ * (the link closed first; err says why), else 1 with err NULL for a reply
+ * that is not an error, or the peer's error text. err is borrowed for the
+ * call. */
+typedef void transportReplyFn(void *privdata, int answered, const char *err);
+/* Sends the command argv[0..argc) (NUL-terminated strings, borrowed for the
+ * call) to node id over this node's authenticated link to it, where it runs
+ * as an authenticated peer's command (CLIENT_PEER). fn then runs exactly
+ * once, from the loop, with the outcome. Returns C_ERR, having sent nothing
+ * (fn never runs), when that link is not up. */
+int transportPeerRequest(uint64_t id, int argc, const char **argv, transportReplyFn *fn, void *privdata);
 /* 1 when the outgoing link to node id is connected and authenticated. */
 int transportPeerConnected(uint64_t id);
 /* Messages sent / dropped to peers and received from peers since start. */
