@@ -25,7 +25,11 @@
  * is the current leader. Failure modes: a bad member list, a node-id not in
  * it, or several members without a secret refuse startup (clusterInit
  * returns C_ERR); no known leader answers -CLUSTERDOWN No raft leader, and
- * the CLUSTER replies then show no slot owner (cluster_state:fail). */
+ * the CLUSTER replies then show no slot owner (cluster_state:fail).
+ * CLUSTER FAILOVER on a follower asks the leader to hand over to it (see
+ * the failover section below). */
+#include <hiredis/hiredis.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -631,6 +635,8 @@ void clusterKeyslotCommand(client *c) {
 void clusterHelpCommand(client *c) {
     static const char *lines[] = {
         "CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "FAILOVER [FORCE|TAKEOVER]",
+        "    Promote current replica node to being a master.",
         "INFO",
         "    Return information about the cluster.",
         "KEYSLOT <key>",
@@ -651,6 +657,177 @@ void clusterHelpCommand(client *c) {
     size_t n = sizeof(lines) / sizeof(lines[0]);
     addReplyArrayLen(c, (long)n);
     for (size_t i = 0; i < n; i++) addReplyStatus(c, lines[i]);
+}
+
+/* ------------------------------------------------------------- failover
+ * CLUSTER FAILOVER on a follower asks the leader, over this node's
+ * authenticated link to it, to hand leadership to this node (RAFT.FAILOVER,
+ * a peer-only command: the leader takes the target from the link's proven
+ * identity, so a client cannot name another). The leader answers at once
+ * whether it started the transfer; this node then watches its own Raft
+ * state after every update (clusterFailoverCheck) and answers its client
+ * when the outcome is known: +OK once it leads and serves (its term's
+ * no-op applied, so the client's next write is served here), an error when
+ * the leader refused, another node won, or FAILOVER_TIMEOUT_ELECTIONS
+ * election timeouts passed (the transfer given up). A request sent but not
+ * answered (the link closed, or no answer in time) gets -TIMEOUT: it may
+ * still reach the leader, so leadership may still move. One failover at a time per node; the waiting client is a write in
+ * flight (pending_writes), and one that disconnects is forgotten
+ * (clusterForgetClient) while the leader's late answer is recognised as
+ * stale by its sequence number. */
+
+#define FAILOVER_TIMEOUT_ELECTIONS 3
+
+enum { FAILOVER_NONE = 0, FAILOVER_ASKED, FAILOVER_STARTED };
+
+static struct {
+    int state;                  /* FAILOVER_*: asked the leader, or it started the transfer */
+    client *c;                  /* waiting for the outcome; NULL once it disconnected */
+    uint64_t seq;               /* which request the leader's answer belongs to */
+    uint64_t leader, term;      /* the leader asked, and its term then */
+    long long deadline_ms;
+} failover;
+
+static void failoverFinish(const char *err) {
+    client *c = failover.c;
+    failover.state = FAILOVER_NONE;
+    failover.c = NULL;
+    if (err) serverLog(LL_WARNING, "CLUSTER FAILOVER: %s%s", err[0] == '-' ? err + 1 : err, c ? "" : " (client gone)");
+    else serverLog(LL_NOTICE, "CLUSTER FAILOVER: this node leads now%s", c ? "" : " (client gone)");
+    if (!c) return;
+    if (err) addReplyError(c, err);
+    else addReplyOK(c);
+    c->pending_writes--;
+    if (c->pending_writes == 0) unpauseClient(c);
+}
+
+static void onFailoverAnswer(redisReply *r, void *privdata) {
+    if ((uint64_t)(uintptr_t)privdata != failover.seq || failover.state != FAILOVER_ASKED) return;
+    char buf[512];
+    if (!r) {
+        snprintf(buf, sizeof(buf), "-TIMEOUT raft leader node %llu unreachable: the link closed before it answered; "
+                 "the request may still reach it", (unsigned long long)failover.leader);
+        failoverFinish(buf);
+    } else if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(buf, sizeof(buf), "raft leader node %llu refused the failover: %s",
+                 (unsigned long long)failover.leader, r->str);
+        failoverFinish(buf);
+    } else {
+        failover.state = FAILOVER_STARTED;
+        clusterFailoverCheck();
+    }
+}
+
+void clusterFailoverCheck(void) {
+    if (failover.state == FAILOVER_NONE) return;
+    if (replicaLeaderReady()) {
+        failoverFinish(NULL);
+        return;
+    }
+    replicaInfo ri;
+    replicaGetInfo(&ri);
+    char err[256];
+    long long timeout_ms = FAILOVER_TIMEOUT_ELECTIONS * server.election_timeout_ms;
+    if (ri.leader_id && ri.leader_id != server.node_id && (ri.leader_id != failover.leader || ri.term != failover.term)) {
+        snprintf(err, sizeof(err), "failover failed: node %llu leads now (term %llu)", (unsigned long long)ri.leader_id,
+                 (unsigned long long)ri.term);
+    } else if (mstime() < failover.deadline_ms) {
+        return;
+    } else if (failover.state == FAILOVER_ASKED) {
+        snprintf(err, sizeof(err),
+                 "-TIMEOUT raft leader node %llu unreachable: no answer to the failover request within %lld ms",
+                 (unsigned long long)failover.leader, timeout_ms);
+    } else if (ri.leader_id == server.node_id) {
+        snprintf(err, sizeof(err), "-TIMEOUT this node leads but has not applied its term's first entry within %lld ms",
+                 timeout_ms);
+    } else if (ri.leader_id == 0) {
+        snprintf(err, sizeof(err), "-TIMEOUT failover did not complete within %lld ms: no leader known yet", timeout_ms);
+    } else {
+        snprintf(err, sizeof(err), "failover did not complete within %lld ms: node %llu still leads", timeout_ms,
+                 (unsigned long long)ri.leader_id);
+    }
+    failoverFinish(err);
+}
+
+void clusterForgetClient(client *c) {
+    if (failover.c == c) failover.c = NULL;
+}
+
+/* CLUSTER FAILOVER [FORCE|TAKEOVER], Redis's texts for a bad option, extra
+ * arguments and a leader (Redis: master). FORCE is the plain request: in
+ * Redis it skips the master's agreement, but a Raft follower can only lead
+ * by the leader handing over or by winning an election once the leader is
+ * silent, so both take the leader's cooperation. TAKEOVER (an election
+ * without the leader) is refused: the core starts an election only when the
+ * election timeout passes without a leader, and voters that still hear a
+ * leader ignore a candidate that is not the leader's chosen successor. */
+void clusterFailoverCommand(client *c) {
+    if (c->argc > 3) {
+        addReplyError(c, "unknown subcommand or wrong number of arguments for 'failover'. Try CLUSTER HELP.");
+        return;
+    }
+    int takeover = c->argc == 3 && argIs(&c->argv[2], "takeover");
+    if (c->argc == 3 && !takeover && !argIs(&c->argv[2], "force")) {
+        addReplyErrorSyntax(c);
+        return;
+    }
+    if (replicaIsLeader()) {
+        addReplyError(c, "You should send CLUSTER FAILOVER to a replica");
+        return;
+    }
+    int role = clusterNodeRole(server.node_id);
+    if (role == CLUSTER_ROLE_LEARNER) {
+        addReplyError(c, "this node is a learner (a non-voting replica): it cannot lead until the leader promotes it");
+        return;
+    }
+    if (role != CLUSTER_ROLE_VOTER) {
+        addReplyError(c, "this node is not a voting member of the cluster: it cannot lead");
+        return;
+    }
+    if (takeover) {
+        addReplyError(c, "CLUSTER FAILOVER TAKEOVER is not supported: a raft node takes over only by election once "
+                         "the leader is silent for the election timeout; use CLUSTER FAILOVER to ask the leader");
+        return;
+    }
+    if (failover.state != FAILOVER_NONE) {
+        addReplyError(c, "a failover is already in progress on this node");
+        return;
+    }
+    replicaInfo ri;
+    replicaGetInfo(&ri);
+    if (ri.leader_id == 0 || ri.leader_id == server.node_id) {
+        addReplyError(c, "-CLUSTERDOWN No raft leader");
+        return;
+    }
+    const char *argv[] = {"RAFT.FAILOVER"};
+    failover.seq++;
+    size_t lens[1] = {strlen(argv[0])};
+    if (transportCall(ri.leader_id, 1, argv, lens, onFailoverAnswer, (void *)(uintptr_t)failover.seq) != C_OK) {
+        addReplyErrorFormat(c, "raft leader node %llu unreachable: no authenticated link to it",
+                            (unsigned long long)ri.leader_id);
+        return;
+    }
+    serverLog(LL_NOTICE, "CLUSTER FAILOVER: asked leader %llu (term %llu) to hand leadership to this node",
+              (unsigned long long)ri.leader_id, (unsigned long long)ri.term);
+    failover.state = FAILOVER_ASKED;
+    failover.c = c;
+    failover.leader = ri.leader_id;
+    failover.term = ri.term;
+    failover.deadline_ms = mstime() + FAILOVER_TIMEOUT_ELECTIONS * server.election_timeout_ms;
+    c->pending_writes++;
+}
+
+/* RAFT.FAILOVER, on the leader, from an authenticated peer (its CLUSTER
+ * FAILOVER): starts handing leadership to that peer and answers +OK at once,
+ * or the reason it cannot. The peer watches the outcome itself. */
+void raftFailoverCommand(client *c) {
+    if (!(c->flags & CLIENT_PEER)) {
+        addReplyError(c, "-NOPERM this connection is not an authenticated raft peer");
+        return;
+    }
+    const char *err = replicaTransferLeadership(c->peer_id);
+    if (err) addReplyError(c, err);
+    else addReplyOK(c);
 }
 
 void readonlyCommand(client *c) {

@@ -120,4 +120,12 @@ int clusterRedirect(client *c, const struct redisCommand *cmd);
  * yet), leader the known leader id (0 = none). */
 int clusterRedirectWith(client *c, const struct redisCommand *cmd, int self_leader, uint64_t leader);
 
+/* After every replica update (replica.c): answers the client waiting in
+ * CLUSTER FAILOVER once the outcome is known (this node leads and serves,
+ * another node leads, or the deadline passed). */
+void clusterFailoverCheck(void);
+/* A client is being freed: a CLUSTER FAILOVER it waits in is answered to
+ * nobody. */
+void clusterForgetClient(client *c);
+
 #endif

@@ -108,6 +108,8 @@ void clusterInfoCommand(client *c);
 void clusterMyidCommand(client *c);
 void clusterKeyslotCommand(client *c);
 void clusterHelpCommand(client *c);
+void clusterFailoverCommand(client *c);
+void raftFailoverCommand(client *c);    /* node-to-node (CMD_PEER) */
 void readonlyCommand(client *c);
 void readwriteCommand(client *c);
 

@@ -78,6 +78,8 @@ static const struct redisCommand clusterSubcommands[] = {
      "cluster", "Return the node id", "3.0.0", "O(1)", NULL},
     {"keyslot", clusterKeyslotCommand, 3, CMD_STALE, 0, 0, 0, NULL,
      "cluster", "Returns the hash slot of the specified key", "3.0.0", "O(N) where N is the number of bytes in the key", NULL},
+    {"failover", clusterFailoverCommand, -2, CMD_ADMIN | CMD_STALE, 0, 0, 0, NULL,
+     "cluster", "Forces a replica to perform a manual failover of its master.", "3.0.0", "O(1)", NULL},
     {"help", clusterHelpCommand, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, NULL,
      "cluster", "Show helpful text about the different subcommands", "5.0.0", "O(1)", NULL},
     {0}};
@@ -236,6 +238,8 @@ const struct redisCommand redisCommandTable[] = {
     {"raft.members", raftMembersCommand, 1, CMD_PEER | F, 0, 0, 0, NULL, "raft",
      "Answers a joining node: the voters the log starts from and every known node's address.", "7.0.0",
      "O(N) where N is the number of known nodes", NULL},
+    {"raft.failover", raftFailoverCommand, 1, CMD_PEER | F, 0, 0, 0, NULL, "raft",
+     "Asks the leader to hand leadership to the authenticated peer (its CLUSTER FAILOVER).", "7.0.0", "O(1)", NULL},
     {"raft.msg", raftMsgCommand, 2, CMD_PEER | F, 0, 0, 0, NULL, "raft",
      "Delivers one Raft message from an authenticated peer.", "7.0.0", "O(N) where N is the size of the message", NULL},
     {"raft.snapshot", raftSnapshotCommand, -3, CMD_PEER, 0, 0, 0, NULL, "raft",

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "cluster.h"
 #include "commands.h"
 #include "networking.h"
 #include "replica.h"
@@ -402,6 +403,7 @@ static void freeClient(client *c) {
     replicaForgetClient(c);
     snapshotForgetClient(c);
     commandsForgetClient(c);
+    clusterForgetClient(c);
     unlinkFromWriteList(cc);
     unlinkFromResumeList(c);
     if (cc->prev) cc->prev->next = cc->next;

@@ -361,6 +361,24 @@ void raftTransferLeaderCommand(client *c) {
     processUpdates();
 }
 
+const char *replicaTransferLeadership(uint64_t target) {
+    static char err[96];
+    raftInfo in;
+    raftGetInfo(R, &in);
+    if (in.role != RAFT_LEADER) return "this node is not the raft leader";
+    if (transfer_waiter || (in.transferee && in.transferee != target))
+        return "a leadership transfer is already in progress";
+    if (raftTransferLeader(R, target) != 0) {
+        snprintf(err, sizeof(err), "cannot transfer leadership to node %llu: not another voter",
+                 (unsigned long long)target);
+        return err;
+    }
+    serverLog(LL_NOTICE, "Raft: handing leadership to node %llu, which asked for it (CLUSTER FAILOVER)",
+              (unsigned long long)target);
+    processUpdates();
+    return NULL;
+}
+
 void replicaForgetClient(client *c) {
     if (transfer_waiter == c) transfer_waiter = NULL;
     for (size_t i = 0; i < wq_len; i++)
@@ -682,6 +700,7 @@ static void processUpdates(void) {
     syncConf();
     if (read_waiters) releaseReaders();
     checkTransfer();
+    clusterFailoverCheck();
     commandsAfterApply();
 }
 

@@ -26,6 +26,14 @@ int replicaLeaderReady(void);
  * (it is unpaused once a ReadIndex round confirmed leadership and the state
  * machine caught up). */
 int replicaReadBarrier(client *c);
+/* Leader only: starts handing leadership to voter target, for its CLUSTER
+ * FAILOVER (RAFT.FAILOVER): the core brings it up to date and sends it
+ * TimeoutNow; writes get -TRYAGAIN meanwhile and the core gives up after
+ * an election timeout. Nobody here waits for the outcome: the target
+ * watches it. Returns NULL when started (or already under way to target),
+ * else why not (not leader, another transfer in progress, target not
+ * another voter); the text is borrowed until the next call. */
+const char *replicaTransferLeadership(uint64_t target);
 /* A client is going away: replies still to come for it are dropped. */
 void replicaForgetClient(client *c);
 

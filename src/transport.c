@@ -10,7 +10,9 @@
  * leader that is removing itself (a redisAsyncContext attached to the loop
  * by the small adapter below, one timer and one name lookup); links open
  * and close as the configuration changes (transportSyncPeers), a closed
- * one keeps its struct for a node that comes back. Also answers
+ * one keeps its struct for a node that comes back. Also carries a
+ * caller's one-off command to a peer and hands back its reply
+ * (transportCall: CLUSTER FAILOVER asking the leader, snapshot transfers), answers
  * RAFT.MEMBERS to a joining node, and asks it for one at the joining
  * node's first start (transportFetchMembers, blocking before the loop
  * runs); the handshakes

@@ -246,6 +246,22 @@ def test_info_raft(c):
     assert int(f2["raft_commit_index"]) > commit
 
 
+@pytest.mark.raftkv_only("stock Redis without cluster-enabled refuses CLUSTER; these texts were taken from "
+                         "redis-server 7.0.15 --cluster-enabled yes")
+def test_cluster_failover_on_a_leader(c):
+    # A single node leads: the texts stock Redis 7.0.15 (cluster mode) gives
+    # a master; the option is checked first, as there.
+    assert c.raw("CLUSTER", "FAILOVER") == b"-ERR You should send CLUSTER FAILOVER to a replica\r\n"
+    for opt in ("FORCE", "takeover"):
+        assert c.err("CLUSTER", "FAILOVER", opt) == "ERR You should send CLUSTER FAILOVER to a replica"
+    assert c.err("CLUSTER", "FAILOVER", "bogus") == "ERR syntax error"
+    assert c.err("CLUSTER", "FAILOVER", "FORCE", "x") == (
+        "ERR unknown subcommand or wrong number of arguments for 'failover'. Try CLUSTER HELP.")
+    # its peer-side request is for authenticated peers only
+    assert c.err("RAFT.FAILOVER") == "NOPERM this connection is not an authenticated raft peer"
+    assert c.call("INFO", "raft").decode().find("raft_role:leader") >= 0
+
+
 def test_pipelined_errors_keep_order(c):
     c.send(encode("foo") + encode("GET") + encode("PING") + encode("SET", "k", "v", "NX", "XX")
            + encode("ECHO", "end"))
