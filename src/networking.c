@@ -294,32 +294,31 @@ void rewriteClientArg(client *c, int i, const char *s, size_t len) {
     c->argv[i].len = len;
 }
 
+/* The sources may point into the query buffer, into the scratch (which
+ * may move as it grows) or be c->argv itself: their slices are copied
+ * first, scratch positions as offsets, and the bytes are appended after
+ * the scratch's current content (it is reset per command), so nothing is
+ * allocated unless the scratch grows. */
 void rewriteClientArgv(client *c, int argc, const slice *argv) {
-    size_t total = 0;
-    for (int i = 0; i < argc; i++) total += argv[i].len;
-    /* Copy the sources first: they may point into the scratch or argv itself. */
-    char *tmp = malloc(total ? total : 1);
-    size_t *lens = malloc(sizeof(size_t) * (size_t)(argc ? argc : 1));
-    serverAssert(tmp && lens);
-    size_t off = 0;
+    slice src[REWRITE_MAX_ARGS];
+    size_t in_scratch[REWRITE_MAX_ARGS], total = 0;
+    serverAssert(argc <= REWRITE_MAX_ARGS);
     for (int i = 0; i < argc; i++) {
-        memcpy(tmp + off, argv[i].ptr, argv[i].len);
-        lens[i] = argv[i].len;
-        off += argv[i].len;
+        src[i] = argv[i];
+        const char *p = argv[i].ptr, *sc = c->argv_scratch;
+        in_scratch[i] = sc && p >= sc && p < sc + c->argv_scratch_len ? (size_t)(p - sc) + 1 : 0;
+        total += argv[i].len;
     }
-    c->argv_scratch_len = 0;
+    char *dst = scratchAlloc(c, total);
     argvMakeWritable(c, argc);
     c->argc = argc;
-    char *dst = scratchAlloc(c, total);
-    memcpy(dst, tmp, total);
-    off = 0;
     for (int i = 0; i < argc; i++) {
-        c->argv[i].ptr = dst + off;
-        c->argv[i].len = lens[i];
-        off += lens[i];
+        const char *from = in_scratch[i] ? c->argv_scratch + in_scratch[i] - 1 : src[i].ptr;
+        memcpy(dst, from, src[i].len);
+        c->argv[i].ptr = dst;
+        c->argv[i].len = src[i].len;
+        dst += src[i].len;
     }
-    free(tmp);
-    free(lens);
 }
 
 /* Back to the parser's view of the request, dropping rewrites. */

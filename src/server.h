@@ -137,7 +137,9 @@ int getLongLongFromArgOrReply(client *c, const slice *a, long long *v, const cha
 int getLongDoubleFromArgOrReply(client *c, const slice *a, long double *v, const char *msg);
 /* Replaces c->argv[i] by a copy of s held in c->argv_scratch (prepare hooks). */
 void rewriteClientArg(client *c, int i, const char *s, size_t len);
-/* Replaces the whole argv by copies of the given slices (prepare hooks). */
+/* Replaces the whole argv by copies of the given slices (prepare hooks; at
+ * most REWRITE_MAX_ARGS of them). */
+#define REWRITE_MAX_ARGS 8
 void rewriteClientArgv(client *c, int argc, const slice *argv);
 
 /* Client registry (networking.c). */
