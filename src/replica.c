@@ -776,8 +776,14 @@ uint64_t replicaAppliedIndex(void) {
 }
 
 /* The store now holds the snapshot's state, durably, with the log start
- * (index, term, conf) and this node's log after index. */
+ * (index, term, conf) and this node's log after index; or, with index <=
+ * applied, a snapshot this node does not need was offered. */
 void replicaSnapshotInstalled(uint64_t index, uint64_t term, const raftConfState *conf) {
+    if (index <= applied_index) {
+        raftSnapshotInstalled(R, index, term, conf);    /* only answers the leader */
+        processUpdates();
+        return;
+    }
     raftSnapshotInstalled(R, index, term, conf);
     applied_index = index;
     applied_term = term;

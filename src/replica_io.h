@@ -79,6 +79,8 @@ void ioSnapshotInstall(void);
 int replicaSnapshotMeta(uint64_t index, uint64_t *term, raftConfState *conf);
 void replicaSnapshotTaken(uint64_t index, uint64_t term);
 void replicaSnapshotSendFailed(uint64_t peer);
+/* index > applied: the store holds the snapshot now; index <= applied: it
+ * was not needed (the core tells the leader this node's applied index). */
 void replicaSnapshotInstalled(uint64_t index, uint64_t term, const raftConfState *conf);
 uint64_t replicaAppliedIndex(void);
 

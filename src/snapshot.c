@@ -759,6 +759,8 @@ static void snapshotBegin(client *c) {
     }
     uint64_t applied = replicaAppliedIndex();
     if (s.index <= applied) {
+        /* The core answers the leader with this node's applied index. */
+        replicaSnapshotInstalled(s.index, s.term, &s.conf);
         free(s.files);
         addReplyErrorFormat(c, "snapshot not needed: this node applied index %llu already", (unsigned long long)applied);
         return;
@@ -912,6 +914,7 @@ void ioSnapshotInstall(void) {
     if (!ioSnapshotInstallPending()) return;
     snapshot *s = &rx.s;
     if (s->index <= replicaAppliedIndex()) {
+        replicaSnapshotInstalled(s->index, s->term, &s->conf);
         answerEnd(NULL);
         rxReset();
         return;

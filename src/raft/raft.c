@@ -1042,7 +1042,16 @@ void raftSnapshotFailed(raft *r, uint64_t id) {
 }
 
 void raftSnapshotInstalled(raft *r, uint64_t index, uint64_t term, const raftConfState *conf) {
-    if (index <= r->applied) return;
+    if (index <= r->applied) {
+        /* Already there (say, installed before a restart the leader did not
+         * see): the applied entries are committed, so they match the
+         * leader's log; telling it so ends its snapshot attempts. */
+        if (r->leader && r->leader != r->cfg.id) {
+            raftMsg *resp = newMsg(r, RAFT_MSG_APPEND_RESP, r->leader, 1);
+            resp->index = r->applied;
+        }
+        return;
+    }
     if (index >= r->offset && index <= lastIndex(r) && termAt(r, index) == term) {
         /* the log holds the snapshot's last entry: keep what follows */
         if (index > r->offset) logCompact(r, index);

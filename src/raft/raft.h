@@ -69,7 +69,9 @@
  *   through its core. The core sends nothing else than heartbeats to the
  *   peer meanwhile, and falls back to probing after snapshot_timeout_ticks.
  * - follower, when a snapshot (index, term, conf) has been received and
- *   verified: if index <= its applied index, drop it (no call). Otherwise
+ *   verified (or only announced): if index <= its applied index, drop it,
+ *   calling raftSnapshotInstalled so the leader learns where this log is.
+ *   Otherwise
  *   swap the state machine and record, durably and atomically with the
  *   swap, the applied index and log start (index, term, conf), deleting
  *   log entries <= index; then call raftSnapshotInstalled(r, index, term,
@@ -272,8 +274,10 @@ void raftSnapshotFailed(raft *r, uint64_t id);
  * conf borrowed for the call) and made it durable, index > applied (see
  * Snapshots above). Commit and applied become at least index; the log keeps
  * the entries after index if it holds (index, term), else it is emptied.
- * The known leader is answered (APPEND_RESP, index) after persist. Ignored
- * when index <= applied. */
+ * The known leader is answered (APPEND_RESP, index) after persist. When
+ * index <= applied nothing changes, but the known leader is answered
+ * (APPEND_RESP, applied): a leader that missed the answer to an earlier
+ * install would otherwise keep offering the snapshot. */
 void raftSnapshotInstalled(raft *r, uint64_t index, uint64_t term, const raftConfState *conf);
 /* The membership as of index (first_index - 1 <= index <= last_index), or the
  * current one (latest appended CONF entry) with index 0. Returns 0, or -1

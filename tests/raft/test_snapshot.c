@@ -204,9 +204,24 @@ TEST(test_snapshot_installed_replaces_log) {
     CHECK_EQ_INT(u.committed[0].index, 6);
     raftAdvance(r, &u);
 
-    /* an older snapshot (<= applied) is ignored */
+    /* an older snapshot (<= applied) changes nothing, but the leader hears
+     * where this log is (it may have missed the answer to the install) */
     raftSnapshotInstalled(r, 4, 3, &cs);
-    CHECK(!raftHasUpdate(r));
+    CHECK(raftHasUpdate(r));
+    raftGetUpdate(r, &u);
+    CHECK_EQ_INT(u.nentries, 0);
+    CHECK_EQ_INT(u.ncommitted, 0);
+    CHECK_EQ_INT(u.truncate_from, 0);
+    CHECK_EQ_INT(u.nmsgs_after_persist, 1);
+    CHECK_EQ_INT(u.msgs_after_persist[0].type, RAFT_MSG_APPEND_RESP);
+    CHECK_EQ_INT(u.msgs_after_persist[0].to, 1);
+    CHECK_EQ_INT(u.msgs_after_persist[0].reject, 0);
+    CHECK_EQ_INT(u.msgs_after_persist[0].index, 6);
+    raftAdvance(r, &u);
+    raftGetInfo(r, &info);
+    CHECK_EQ_INT(info.applied, 6);
+    CHECK_EQ_INT(info.first_index, 6);
+    CHECK_EQ_INT(info.last_index, 6);
     raftFree(r);
 }
 
