@@ -382,6 +382,27 @@ def test_writes_acknowledged_while_a_snapshot_is_sent(make_cluster):
     same_data(cl, f, leader, timeout=120.0)
 
 
+def test_leader_killed_mid_snapshot_new_leader_sends_its_own(make_cluster):
+    cl, leader, f = _big_snapshot_cluster(make_cluster)
+    node = cl.nodes[f]
+    node.start(port=cl.ports[f])
+    wait_until(lambda: receiving(node), 30, "the follower receiving the snapshot", step=0.01)
+    old = leader.node_id
+    cl.kill(old)
+    other = next(i for i in cl.nodes if i not in (f, old))
+    new_leader = cl.wait_leader(ids=[f, other], timeout=30.0)
+    assert new_leader.node_id == other, "the follower that lacks the log was elected"
+    wait_until(lambda: "Snapshot: installed index" in log_text(node), 120,
+               "the follower installing the new leader's snapshot")
+    assert "from node %d" % other in [l for l in log_text(node).splitlines() if "Snapshot: installed index" in l][-1]
+    want = same_data(cl, f, new_leader, timeout=120.0)
+    assert new_leader.call("DBSIZE") == want[0] + 1   # nothing written since: the probe only
+    cl.restart(old)
+    leader = cl.wait_leader(timeout=30.0)
+    cl.wait_caught_up(old, leader, timeout=60.0)
+    assert same_data(cl, old, leader) == same_data(cl, f, leader) == want
+
+
 # ------------------------------------------- the receive protocol, directly
 
 def peer_conn(node, as_id, cl):
@@ -415,8 +436,8 @@ def read_sealed_snapshot(node):
     return meta, int(lines[1].split()[1]), files
 
 
-def send_file(c, sid, fi, data, start=0, chunk=4096):
-    for off in range(start, max(len(data), 1), chunk):
+def send_file(c, sid, fi, data, chunk=4096):
+    for off in range(0, max(len(data), 1), chunk):
         r = c.call("RAFT.SNAPSHOT", "CHUNK", sid, str(fi), str(off), data[off:off + chunk])
         assert r == "OK", "CHUNK file %d offset %d: %r" % (fi, off, r)
 
@@ -526,23 +547,3 @@ def test_leader_learns_the_follower_already_has_its_snapshot(make_cluster):
     leader = cl.wait_leader()
     same_data(cl, f, leader, timeout=20.0)
 
-
-def test_leader_killed_mid_snapshot_new_leader_sends_its_own(make_cluster):
-    cl, leader, f = _big_snapshot_cluster(make_cluster)
-    node = cl.nodes[f]
-    node.start(port=cl.ports[f])
-    wait_until(lambda: receiving(node), 30, "the follower receiving the snapshot", step=0.01)
-    old = leader.node_id
-    cl.kill(old)
-    other = next(i for i in cl.nodes if i not in (f, old))
-    new_leader = cl.wait_leader(ids=[f, other], timeout=30.0)
-    assert new_leader.node_id == other, "the follower that lacks the log was elected"
-    wait_until(lambda: "Snapshot: installed index" in log_text(node), 120,
-               "the follower installing the new leader's snapshot")
-    assert "from node %d" % other in [l for l in log_text(node).splitlines() if "Snapshot: installed index" in l][-1]
-    want = same_data(cl, f, new_leader, timeout=120.0)
-    assert new_leader.call("DBSIZE") == want[0] + 1   # nothing written since: the probe only
-    cl.restart(old)
-    leader = cl.wait_leader(timeout=30.0)
-    cl.wait_caught_up(old, leader, timeout=60.0)
-    assert same_data(cl, old, leader) == same_data(cl, f, leader) == want
