@@ -101,9 +101,10 @@ int storeLogStart(uint64_t *index, uint64_t *term, void *conf, size_t *conflen);
 
 /* Creates `dir` (must not exist; its parent must) holding a checkpoint of the whole
  * database: hard links to its SST files and copies of its live WAL files, i.e. the
- * state as of one instant (every write whole). It never waits for a memtable flush, so
- * writers do not stall; it may copy WAL files, so run it on a worker thread (any thread
- * is safe, also during apply batches and log writes). *applied gets the checkpoint's
+ * state as of one instant (every write whole). With more than a few MB of live WAL it
+ * first waits for a memtable flush (writers go on meanwhile), so the checkpoint carries
+ * little WAL; run it on a worker thread (any thread is safe, also during apply batches
+ * and log writes). *applied gets the checkpoint's
  * applied index, read back from the checkpoint itself. Returns 0, or -1 and sets *err
  * (malloc'd; the caller frees it and removes whatever `dir` holds). */
 int storeCheckpoint(const char *dir, uint64_t *applied, char **err);

@@ -46,6 +46,8 @@ static const char *const cf_names[CF_TOTAL] = {"data", "meta", "expire", "raft",
 #define META_WRITE_BUFFER_BYTES ((size_t)4 << 20)
 #define BLOOM_BITS_PER_KEY 10.0
 
+#define CHECKPOINT_MAX_WAL_BYTES ((uint64_t)16 << 20)
+
 #define LOG_KEY_LEN 8
 #define LOG_HDR_LEN 9 /* term + type */
 static const char key_hardstate[] = "\xffhs";
@@ -704,8 +706,10 @@ int storeCheckpoint(const char *dir, uint64_t *applied, char **err) {
     char *rerr = NULL;
     rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(st.db, &rerr);
     if (!cp) return setErr(err, "cannot create a checkpoint object", rerr);
-    /* log_size_for_flush = UINT64_MAX: never flush, copy the live WAL instead. */
-    rocksdb_checkpoint_create(cp, dir, UINT64_MAX, &rerr);
+    /* Past CHECKPOINT_MAX_WAL_BYTES of live WAL the memtables are flushed
+     * first (writers go on into new memtables meanwhile); below it the WAL is
+     * copied, which the checkpoint then replays when opened. */
+    rocksdb_checkpoint_create(cp, dir, CHECKPOINT_MAX_WAL_BYTES, &rerr);
     rocksdb_checkpoint_object_destroy(cp);
     if (rerr) return setErr(err, "checkpoint failed", rerr);
     rocksdb_column_family_handle_t *cf[CF_TOTAL];
