@@ -5,8 +5,10 @@
 # --save ''` (each on its own temp dir and random 127.0.0.1 port), running
 # `redis-benchmark -t set,get -r 100000 -c 50 -d 16 --csv` at -P 1 and -P 16 against each, and
 # printing ops/s, the raftkv/redis ratio and the targets (SET >= 1.0x, GET >= 0.8x).
-# Both servers are stopped by PID on exit (trap). Happy path: start both -> per pipeline depth,
-# raftkv and redis in alternating order, BENCH_ROUNDS times -> best per cell -> table. Failure modes: a server that does not start aborts with exit 1; a
+# Then the three-node rows (cluster.sh) and the snapshot rows (snapshot.sh: throughput and p99
+# with snapshots taken during the load vs. without, target >= 0.8x; a new empty node's catch-up
+# time on a BENCH_SNAPSHOT_GB data set). Both servers are stopped by PID on exit (trap).
+# Happy path: start both -> per pipeline depth, raftkv and redis in alternating order, BENCH_ROUNDS times -> best per cell -> table. Failure modes: a server that does not start aborts with exit 1; a
 # benchmark run that fails or exceeds BENCH_TIMEOUT shows 0 ops/s (ratio 0, BELOW). Missing
 # targets are reported, not fatal, unless BENCH_STRICT=1.
 #
@@ -15,7 +17,7 @@
 #                                 test reports nonzero ops/s. Used by make test.
 # Environment: BENCH_N, BENCH_ROUNDS (default 2, best counts), BENCH_TIMEOUT (s per redis-benchmark run, default 300), BENCH_STRICT,
 # RAFTKV_BIN / RAFTKV_CONF / RAFTKV_ARGS (see serverctl.sh; RAFTKV_BIN=redis-server validates
-# the script against a second stock server).
+# the script against a second stock server), BENCH_SNAPSHOT_* (see snapshot.sh).
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,6 +25,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/serverctl.sh"
 # shellcheck source=cluster.sh
 . "$HERE/cluster.sh"
+# shellcheck source=snapshot.sh
+. "$HERE/snapshot.sh"
 
 SMOKE=0
 case ${1:-} in
@@ -146,6 +150,8 @@ full() {
     else
         BELOW=$((BELOW + 1))
     fi
+    stopCluster
+    snapshotBench "$WORK/snapcluster"
     echo "bench: $BELOW row(s) below target"
     [ "${BENCH_STRICT:-0}" = 0 ] || [ "$BELOW" = 0 ]
 }
