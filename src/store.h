@@ -6,9 +6,9 @@
  *
  * Threads: storeLogWrite runs on the persistence thread; the apply batch, storeGet and
  * iterators belong to the loop thread; the store's own apply writer thread writes
- * committed apply batches into RocksDB (see storeApplyCommit). The log reads (storeLoadHardState, storeLogScan,
- * storeLogLastIndex) and storeGetStats are safe from any thread, also while storeLogWrite
- * runs: each read sees the log before or after a whole write, never part of one.
+ * committed apply batches into RocksDB (see storeApplyCommit). The log reads
+ * (storeLoadHardState, storeLogScan, storeLogLastIndex) and storeGetStats are safe from
+ * any thread, also while storeLogWrite runs: each read sees the log before or after a whole write, never part of one.
  * Storage errors on a write path are fail-stop: the store logs to stderr and aborts.
  *
  * Keys and values of the data column families are opaque bytes here; db.c owns their

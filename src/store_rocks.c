@@ -16,10 +16,10 @@
  * Happy path: the persistence thread appends entries (plus hard state) with one synced
  * write; the loop thread applies committed entries into the batch and commits it with
  * the applied index; the apply writer thread writes that in one unsynced write while
- * the loop thread goes on (see "apply writer"). Every write goes through the same WAL, one
- * ordered stream (the log write's WAL sync covers every WAL file still unsynced), so
- * the next synced log write makes earlier apply batches durable too; after a crash RocksDB
- * recovers a prefix of the writes, each write whole.
+ * the loop thread goes on (see "apply writer"). Every write goes through the same WAL,
+ * one ordered stream (the log write's WAL sync covers every WAL file still unsynced),
+ * so the next synced log write makes earlier apply batches durable too; after a crash
+ * RocksDB recovers a prefix of the writes, each write whole.
  *
  * Failure modes: storeOpen reports errors to its caller. Any other storage error, and
  * any API misuse (a write outside a batch, an open batch at commit), prints a message
@@ -126,9 +126,10 @@ static rocksdb_column_family_handle_t *cfHandle(int cf) {
  * it). The overlay's rows enter the WriteBatchWithIndex only when it is about to be
  * written or iterated (overlayFlush), once per key and in key order, so the memtable
  * inserts follow each other closely. A commit then moves the rows into the cache and
- * rc.fl; storeClear of the data CF empties all three. A row never disagrees with what the DB plus the open batch hold.
- * A row is one allocation (key, then value), reference counted: a storeValue that
- * borrows it keeps it alive after its eviction or replacement. */
+ * rc.fl; storeClear of the data CF empties all three. A row never disagrees with what
+ * the DB plus the open batch hold. A row is one allocation (key, then value), reference
+ * counted: a storeValue that borrows it keeps it alive after its eviction or
+ * replacement. */
 #define ROW_OVERHEAD 64      /* bytes charged per row besides key and value */
 #define ROW_MAX_FRACTION 64  /* rows larger than budget / this are not cached */
 #define ROW_ABSENT SIZE_MAX  /* vlen: the key is known absent (a delete, in a batch) */
@@ -555,7 +556,8 @@ int storeOpen(const char *dir, const storeOptions *opt, char **err) {
     pthread_mutex_init(&st.wlock, NULL);
     pthread_cond_init(&st.wcond, NULL);
     st.writing = st.stop = 0;
-    if (pthread_create(&st.writer, NULL, applyWriter, NULL) != 0) fatal("starting the apply writer", NULL);
+    if (pthread_create(&st.writer, NULL, applyWriter, NULL) != 0)
+        fatal("starting the apply writer", NULL);
     st.in_batch = 0;
     st.batch_iters = 0;
     rowCacheInit();
