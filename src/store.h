@@ -5,9 +5,10 @@
  * is atomic, and only log appends need an fsync.
  *
  * Threads: storeLogWrite runs on the persistence thread; the apply batch, storeGet and
- * iterators belong to the loop thread. The log reads (storeLoadHardState, storeLogScan,
- * storeLogLastIndex) and storeGetStats are safe from any thread, also while storeLogWrite
- * runs: each read sees the log before or after a whole write, never part of one.
+ * iterators belong to the loop thread; the store's own apply writer thread writes
+ * committed apply batches into RocksDB (see storeApplyCommit). The log reads
+ * (storeLoadHardState, storeLogScan, storeLogLastIndex) and storeGetStats are safe from
+ * any thread, also while storeLogWrite runs: each read sees the log before or after a whole write, never part of one.
  * Storage errors on a write path are fail-stop: the store logs to stderr and aborts.
  *
  * Keys and values of the data column families are opaque bytes here; db.c owns their
@@ -85,7 +86,8 @@ uint64_t storeLogLastIndex(void);
 /* Drops the entries with index <= `index` and records (index, term, conf) as the log
  * start: the entry just before the first one kept (raftNew's snap_index, snap_term) and
  * the membership as of it (conf: conflen opaque bytes, at most STORE_CONF_MAX_LEN; the
- * caller's encoding). `index` must not exceed storeAppliedIndex() (checked: aborts), so
+ * caller's encoding). `index` must not exceed storeAppliedIndex() (it waits for the
+ * apply write in flight, then checks against the applied index written: aborts), so
  * after a crash the state machine is never behind the log start. Unsynced: a compaction
  * lost in a crash only keeps entries longer. Any thread; aborts on error. */
 #define STORE_CONF_MAX_LEN 1024
@@ -160,9 +162,21 @@ void storeSetBeforeWrite(void (*cb)(void));
  * cannot rebuild from entry_index onwards (e.g. a max() clock): prefer puts there. */
 void storeClear(int cf, uint64_t entry_index);
 
-/* Writes the batch plus applied index atomically (unsynced: the log write that follows
- * fsyncs the shared WAL) and ends the batch. Aborts on error. No iterator may be live. */
+/* Ends the batch: the batch plus applied index go to RocksDB as one atomic write
+ * (unsynced: the log write that follows fsyncs the shared WAL), made by the store's
+ * apply writer thread, so the call does not wait for the memtable inserts. It waits
+ * for the previous commit's write first: one write in flight, in commit order. Reads
+ * (storeGet, iterators) see the batch at once. A crash may lose the last committed
+ * batch whole (never part of one): storeAppliedIndex after the restart says which, and
+ * the log must still hold the entries after it (storeLogCompact checks). Aborts on
+ * error. No iterator may be live. */
 void storeApplyCommit(uint64_t applied_index);
+
+/* Loop thread: returns once every committed batch is written to RocksDB (a process
+ * crash no longer loses it; a power loss still can, until the next synced log write).
+ * Whatever reads or copies the database itself rather than through storeGet or an
+ * iterator (a checkpoint, a test after a simulated crash) calls it first. */
+void storeApplyWait(void);
 
 /* Last applied index as committed (0 on a fresh store). */
 uint64_t storeAppliedIndex(void);

@@ -1,9 +1,10 @@
 /* store_rocks.c -- the node's storage: Raft log, hard state and keyspace in one RocksDB.
  *
  * What it owns: the only RocksDB handle of the process (the only file that includes
- * <rocksdb/c.h>), five column families sharing one WAL, the block cache, and two
- * reusable batches: the loop thread's apply batch (a WriteBatchWithIndex, so reads
- * inside it see its own writes) and the persistence thread's log batch.
+ * <rocksdb/c.h>), five column families sharing one WAL, the block cache, the apply
+ * writer thread, and three reusable batches: the loop thread's apply batch (a
+ * WriteBatchWithIndex, so reads inside it see its own writes), the committed one the
+ * apply writer is writing, and the persistence thread's log batch.
  *
  * Layout. "raft": log entries under an 8-byte big-endian index, value = term (8 bytes
  * BE) + type (1 byte) + payload; the records below sort after every log key because
@@ -14,10 +15,11 @@
  *
  * Happy path: the persistence thread appends entries (plus hard state) with one synced
  * write; the loop thread applies committed entries into the batch and commits it with
- * the applied index in one unsynced write. Every write goes through the same WAL, one
- * ordered stream (a synced write syncs every WAL file still unsynced), so the next
- * synced log write makes earlier apply batches durable too; after a crash RocksDB
- * recovers a prefix of the writes, each write whole.
+ * the applied index; the apply writer thread writes that in one unsynced write while
+ * the loop thread goes on (see "apply writer"). Every write goes through the same WAL,
+ * one ordered stream (the log write's WAL sync covers every WAL file still unsynced),
+ * so the next synced log write makes earlier apply batches durable too; after a crash
+ * RocksDB recovers a prefix of the writes, each write whole.
  *
  * Failure modes: storeOpen reports errors to its caller. Any other storage error, and
  * any API misuse (a write outside a batch, an open batch at commit), prints a message
@@ -62,13 +64,20 @@ static struct {
     rocksdb_column_family_handle_t *cf[CF_TOTAL];
     rocksdb_readoptions_t *ropt;     /* point reads and keyspace iterators */
     rocksdb_readoptions_t *log_ropt; /* iterators bounded to the log keys */
-    rocksdb_writeoptions_t *wsync, *wnosync;
+    rocksdb_writeoptions_t *wnosync;
     rocksdb_writebatch_wi_t *apply;  /* loop thread: the open apply batch */
+    rocksdb_writebatch_wi_t *flying; /* the committed batch handed to the apply writer */
     rocksdb_writebatch_t *logbatch;  /* persistence thread, under loglock */
     pthread_mutex_t loglock;
+    pthread_t writer;                /* the apply writer thread */
+    pthread_mutex_t wlock;           /* guards writing, stop; wcond signals both ways */
+    pthread_cond_t wcond;
+    int writing, stop;
+    uint64_t flying_applied;         /* the applied index st.flying writes */
     int in_batch;
     int batch_iters;                 /* iterators created inside the open batch */
     uint64_t applied;                /* written by the loop thread only; atomic access */
+    uint64_t applied_written;        /* applied index of the last batch in RocksDB */
     storeOptions opt;                /* of the last storeOpen, for storeSwap */
 } st;
 
@@ -114,14 +123,19 @@ static rocksdb_column_family_handle_t *cfHandle(int cf) {
  *          eviction over a byte budget (0: caches nothing).
  *   rc.ov  the open batch's data writes, key -> the latest row written; rc.batch
  *          lists those rows (row->pos is a row's index there).
- * A read inside a batch looks at the overlay first, then the cache, then the DB (the
- * batch holds no write of that key, so the DB alone is the truth). The overlay's rows
- * enter the WriteBatchWithIndex only when it is about to be written or iterated
- * (overlayFlush), once per key and in key order, so the memtable inserts follow each
- * other closely. A commit then moves the rows into the cache; storeClear of the data
- * CF empties both. A row never disagrees with what the DB plus the open batch hold.
- * A row is one allocation (key, then value), reference counted: a storeValue that
- * borrows it keeps it alive after its eviction or replacement. */
+ *   rc.fl  the committed batch the apply writer may still be writing (see "apply
+ *          writer" below): the same pair of table and list, moved over from rc.ov at
+ *          the commit, emptied once that write is known to be done.
+ * A read inside a batch looks at the overlay first, then the cache, then the flying
+ * rows (the cache may have evicted one), then the DB (neither batch holds a write of
+ * that key, so the DB alone is the truth, whether or not the flying write reached
+ * it). The overlay's rows enter the WriteBatchWithIndex only when it is about to be
+ * written or iterated (overlayFlush), once per key and in key order, so the memtable
+ * inserts follow each other closely. A commit then moves the rows into the cache and
+ * rc.fl; storeClear of the data CF empties all three. A row never disagrees with what
+ * the DB plus the open batch hold. A row is one allocation (key, then value), reference
+ * counted: a storeValue that borrows it keeps it alive after its eviction or
+ * replacement. */
 #define ROW_OVERHEAD 64      /* bytes charged per row besides key and value */
 #define ROW_MAX_FRACTION 64  /* rows larger than budget / this are not cached */
 #define ROW_ABSENT SIZE_MAX  /* vlen: the key is known absent (a delete, in a batch) */
@@ -156,7 +170,10 @@ static struct {
     rowTable t;              /* holds a reference to each row */
     rowTable ov;             /* no references: rc.batch holds them */
     row **batch, **sorted;   /* sorted: overlayFlush's scratch */
-    size_t batch_len, batch_cap;
+    size_t batch_len, batch_cap, sorted_cap;
+    rowTable fl;             /* no references: rc.fl_batch holds them */
+    row **fl_batch;
+    size_t fl_len, fl_cap;
 } rc;
 
 static uint64_t rowHash(const char *k, size_t n) {
@@ -326,10 +343,8 @@ static void overlayPut(const char *k, size_t kl, const char *v, size_t vl) {
     if (rc.batch_len == rc.batch_cap) {
         size_t cap = rc.batch_cap ? rc.batch_cap * 2 : 256;
         row **b = realloc(rc.batch, cap * sizeof(*b));
-        row **sorted = realloc(rc.sorted, cap * sizeof(*sorted));
-        if (!b || !sorted) fatal("row cache", "out of memory");
+        if (!b) fatal("row cache", "out of memory");
         rc.batch = b;
-        rc.sorted = sorted;
         rc.batch_cap = cap;
     }
     r->pos = rc.batch_len;
@@ -346,6 +361,12 @@ static int rowKeyCompare(const void *a, const void *b) {
 /* Puts the overlay's rows not yet there into the WriteBatchWithIndex, in key order. */
 static void overlayFlush(void) {
     size_t n = 0;
+    if (rc.sorted_cap < rc.batch_len) {
+        row **sorted = realloc(rc.sorted, rc.batch_cap * sizeof(*sorted));
+        if (!sorted) fatal("row cache", "out of memory");
+        rc.sorted = sorted;
+        rc.sorted_cap = rc.batch_cap;
+    }
     for (size_t i = 0; i < rc.batch_len; i++)
         if (!rc.batch[i]->flushed) rc.sorted[n++] = rc.batch[i];
     if (n > 1) qsort(rc.sorted, n, sizeof(*rc.sorted), rowKeyCompare);
@@ -371,6 +392,31 @@ static void overlayEnd(int keep) {
     rc.batch_len = 0;
 }
 
+/* The flying write is done: its rows leave rc.fl (the cache keeps its own). */
+static void flyingEnd(void) {
+    for (size_t i = 0; i < rc.fl_len; i++) rowUnref(rc.fl_batch[i]);
+    tableReset(&rc.fl, rc.fl_len);
+    rc.fl_len = 0;
+}
+
+/* The batch was committed (rc.fl must be empty): its rows enter the cache and move to
+ * rc.fl, where reads find them until its write is done. */
+static void overlayToFlying(void) {
+    row **b = rc.fl_batch;
+    size_t cap = rc.fl_cap;
+    rowTable t = rc.fl;
+    for (size_t i = 0; i < rc.batch_len; i++)
+        cachePut(rowHash(rc.batch[i]->data, rc.batch[i]->klen), rc.batch[i]);
+    rc.fl = rc.ov;
+    rc.fl_batch = rc.batch;
+    rc.fl_len = rc.batch_len;
+    rc.fl_cap = rc.batch_cap;
+    rc.ov = t;
+    rc.batch = b;
+    rc.batch_cap = cap;
+    rc.batch_len = 0;
+}
+
 static void rowCacheInit(void) {
     memset(&rc, 0, sizeof(rc));
     rc.budget = read_cache_budget;
@@ -379,12 +425,56 @@ static void rowCacheInit(void) {
 
 static void rowCacheFree(void) {
     overlayEnd(0);
+    flyingEnd();
     cacheClear();
     free(rc.t.slots);
     free(rc.ov.slots);
+    free(rc.fl.slots);
+    free(rc.fl_batch);
     free(rc.batch);
     free(rc.sorted);
     memset(&rc, 0, sizeof(rc));
+}
+
+/* ---------------------------------------------------------------- apply writer */
+
+/* Inserting a batch into the memtables is most of an apply's cost (a skiplist insert
+ * per key), so the loop thread does not wait for it: storeApplyCommit hands the batch
+ * (st.flying) to this thread and goes on; its data rows stay readable in rc.fl. One
+ * batch is in flight at a time: the next commit, and every read that rc.fl cannot
+ * answer (other CFs, iterators, storeClear), waits for it first (storeApplyWait), so
+ * RocksDB sees the batches in commit order and a read never misses one. The write is
+ * unsynced as before: the next synced log write covers it. A crash may lose the last
+ * committed batch; its entries are in the log, after the applied index, and replay. */
+static void *applyWriter(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&st.wlock);
+    for (;;) {
+        while (!st.writing && !st.stop) pthread_cond_wait(&st.wcond, &st.wlock);
+        if (!st.writing) break;
+        pthread_mutex_unlock(&st.wlock);
+        char *rerr = NULL;
+        rocksdb_write_writebatch_wi(st.db, st.wnosync, st.flying, &rerr);
+        if (rerr) fatal("apply batch write failed", rerr);
+        pthread_mutex_lock(&st.wlock);
+        st.applied_written = st.flying_applied;
+        st.writing = 0;
+        pthread_cond_broadcast(&st.wcond);
+    }
+    pthread_mutex_unlock(&st.wlock);
+    return NULL;
+}
+
+/* Any thread: returns once no apply write is in flight. */
+static void writerIdle(void) {
+    pthread_mutex_lock(&st.wlock);
+    while (st.writing) pthread_cond_wait(&st.wcond, &st.wlock);
+    pthread_mutex_unlock(&st.wlock);
+}
+
+void storeApplyWait(void) {
+    writerIdle();
+    flyingEnd();
 }
 
 /* ------------------------------------------------------------------ open/close */
@@ -465,12 +555,16 @@ int storeOpen(const char *dir, const storeOptions *opt, char **err) {
     st.ropt = rocksdb_readoptions_create();
     st.log_ropt = rocksdb_readoptions_create();
     rocksdb_readoptions_set_iterate_upper_bound(st.log_ropt, log_upper_bound, 1);
-    st.wsync = rocksdb_writeoptions_create();
-    rocksdb_writeoptions_set_sync(st.wsync, 1);
     st.wnosync = rocksdb_writeoptions_create();
     st.apply = rocksdb_writebatch_wi_create(0, 1);
+    st.flying = rocksdb_writebatch_wi_create(0, 1);
     st.logbatch = rocksdb_writebatch_create();
     pthread_mutex_init(&st.loglock, NULL);
+    pthread_mutex_init(&st.wlock, NULL);
+    pthread_cond_init(&st.wcond, NULL);
+    st.writing = st.stop = 0;
+    if (pthread_create(&st.writer, NULL, applyWriter, NULL) != 0)
+        fatal("starting the apply writer", NULL);
     st.in_batch = 0;
     st.batch_iters = 0;
     rowCacheInit();
@@ -486,19 +580,28 @@ int storeOpen(const char *dir, const storeOptions *opt, char **err) {
         st.applied = decodeU64(v);
         rocksdb_pinnableslice_destroy(p);
     }
+    st.applied_written = st.applied;
     return 0;
 }
 
 void storeClose(void) {
     if (!st.db) return;
     if (st.in_batch) fatal("storeClose with an open apply batch", NULL);
+    storeApplyWait();
+    pthread_mutex_lock(&st.wlock);
+    st.stop = 1;
+    pthread_cond_broadcast(&st.wcond);
+    pthread_mutex_unlock(&st.wlock);
+    pthread_join(st.writer, NULL);
+    pthread_mutex_destroy(&st.wlock);
+    pthread_cond_destroy(&st.wcond);
     rowCacheFree();
     rocksdb_writebatch_wi_destroy(st.apply);
+    rocksdb_writebatch_wi_destroy(st.flying);
     rocksdb_writebatch_destroy(st.logbatch);
     pthread_mutex_destroy(&st.loglock);
     rocksdb_readoptions_destroy(st.ropt);
     rocksdb_readoptions_destroy(st.log_ropt);
-    rocksdb_writeoptions_destroy(st.wsync);
     rocksdb_writeoptions_destroy(st.wnosync);
     for (int i = 0; i < CF_TOTAL; i++) rocksdb_column_family_handle_destroy(st.cf[i]);
     rocksdb_close(st.db);
@@ -569,8 +672,13 @@ void storeLogWrite(uint64_t truncate_from, const storeLogEntry *ents, size_t n,
         rocksdb_writebatch_put_cf(st.logbatch, raft, key_hardstate,
                                   sizeof(key_hardstate) - 1, v, sizeof(v));
     }
-    rocksdb_write(st.db, st.wsync, st.logbatch, &rerr);
-    if (rerr) fatal("synced log write failed", rerr);
+    /* Written unsynced, then the WAL is synced (SyncWAL): the same durability as a
+     * synced write, but the sync does not hold RocksDB's write queue, so the apply
+     * writer's batches do not wait for it. */
+    rocksdb_write(st.db, st.wnosync, st.logbatch, &rerr);
+    if (rerr) fatal("log write failed", rerr);
+    rocksdb_flush_wal(st.db, 1, &rerr);
+    if (rerr) fatal("syncing the log write failed", rerr);
     pthread_mutex_unlock(&st.loglock);
 }
 
@@ -637,8 +745,11 @@ static void putLogStart(rocksdb_writebatch_t *b, rocksdb_column_family_handle_t 
 void storeLogCompact(uint64_t index, uint64_t term, const void *conf, size_t conflen) {
     char from[LOG_KEY_LEN], to[LOG_KEY_LEN], *rerr = NULL;
 
-    if (index > __atomic_load_n(&st.applied, __ATOMIC_ACQUIRE))
-        fatal("storeLogCompact", "index beyond the applied index");
+    writerIdle();
+    pthread_mutex_lock(&st.wlock);
+    uint64_t written = st.applied_written;
+    pthread_mutex_unlock(&st.wlock);
+    if (index > written) fatal("storeLogCompact", "index beyond the applied index");
     if (index == 0 || (unsigned char)(index >> 56) == 0xff) fatal("storeLogCompact", "bad index");
     encodeU64(from, 0);
     encodeU64(to, index + 1);
@@ -773,7 +884,10 @@ int storeSnapshotPrepare(const char *dir, uint64_t index, uint64_t term, const v
         return setErr(err, "copying this node's log tail", NULL);
     }
     putLogStart(b, cf[CF_RAFT], index, term, conf, conflen);
-    rocksdb_write(db, st.wsync, b, &rerr);
+    rocksdb_writeoptions_t *wsync = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(wsync, 1);
+    rocksdb_write(db, wsync, b, &rerr);
+    rocksdb_writeoptions_destroy(wsync);
     rocksdb_writebatch_destroy(b);
     closeOther(db, cf);
     if (rerr) return setErr(err, "writing the snapshot's raft state", rerr);
@@ -851,6 +965,7 @@ void storeClear(int cf, uint64_t entry_index) {
 
     requireBatch("storeClear");
     requireNoBatchIters("storeClear");
+    storeApplyWait();
     if (entry_index == 0 || entry_index - 1 < st.applied)
         fatal("storeClear", "entry index not after the applied index");
     if (before_write) before_write();
@@ -890,12 +1005,15 @@ void storeClear(int cf, uint64_t entry_index) {
     rocksdb_writebatch_destroy(b);
     rocksdb_writebatch_wi_clear(st.apply);
     __atomic_store_n(&st.applied, entry_index - 1, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&st.wlock);
+    st.applied_written = entry_index - 1;
+    pthread_mutex_unlock(&st.wlock);
     overlayEnd(cf != STORE_CF_DATA);
     if (cf == STORE_CF_DATA) cacheClear();
 }
 
 void storeApplyCommit(uint64_t applied_index) {
-    char v[8], *rerr = NULL;
+    char v[8];
 
     requireBatch("storeApplyCommit");
     requireNoBatchIters("storeApplyCommit");
@@ -905,12 +1023,19 @@ void storeApplyCommit(uint64_t applied_index) {
     encodeU64(v, applied_index);
     rocksdb_writebatch_wi_put_cf(st.apply, st.cf[CF_RAFT], key_applied,
                                  sizeof(key_applied) - 1, v, 8);
-    rocksdb_write_writebatch_wi(st.db, st.wnosync, st.apply, &rerr);
-    if (rerr) fatal("apply batch write failed", rerr);
+    storeApplyWait();
+    rocksdb_writebatch_wi_t *done = st.flying;
+    st.flying = st.apply;
+    st.apply = done;
     rocksdb_writebatch_wi_clear(st.apply);
     st.in_batch = 0;
     __atomic_store_n(&st.applied, applied_index, __ATOMIC_RELEASE);
-    overlayEnd(1);
+    overlayToFlying();
+    pthread_mutex_lock(&st.wlock);
+    st.flying_applied = applied_index;
+    st.writing = 1;
+    pthread_cond_broadcast(&st.wcond);
+    pthread_mutex_unlock(&st.wlock);
 }
 
 uint64_t storeAppliedIndex(void) {
@@ -966,6 +1091,7 @@ static int rowGet(rocksdb_column_family_handle_t *h, const char *k, size_t kl, s
         statAdd(&rc.hits);
         return rowValue(r, v);
     }
+    if ((i = tableFind(&rc.fl, hash, k, kl)) != NO_SLOT) return rowValue(rc.fl.slots[i].r, v);
     statAdd(&rc.misses);
     rocksdb_pinnableslice_t *p = dbGet(h, k, kl);
     size_t len = 0;
@@ -982,6 +1108,7 @@ static int rowGet(rocksdb_column_family_handle_t *h, const char *k, size_t kl, s
 int storeGet(int cf, const char *k, size_t kl, storeValue *v) {
     rocksdb_column_family_handle_t *h = cfHandle(cf);
     if (cf == STORE_CF_DATA) return rowGet(h, k, kl, v);
+    storeApplyWait();
     if (st.in_batch) return batchGet(h, k, kl, v);
     return pinnedValue(dbGet(h, k, kl), v);
 }
@@ -997,6 +1124,7 @@ storeIter *storeIterNew(int cf) {
     rocksdb_column_family_handle_t *h = cfHandle(cf);
     storeIter *si = malloc(sizeof(*si));
     if (!si) fatal("storeIterNew", "out of memory");
+    storeApplyWait();
     si->it = rocksdb_create_iterator_cf(st.db, st.ropt, h);
     si->in_batch = st.in_batch;
     if (st.in_batch) {

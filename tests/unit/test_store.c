@@ -499,6 +499,7 @@ static void crashChild(int clear) {
     storeApplyBegin();
     put(STORE_CF_DATA, "kept", "yes");
     storeApplyCommit(3);
+    storeApplyWait();
     storeApplyBegin();
     put(STORE_CF_DATA, "lost", "no");
     put(STORE_CF_META, "entry4", "applied");
@@ -537,6 +538,71 @@ TEST(test_crash_after_clear_leaves_entry_to_replay) {
     iterDump(STORE_CF_DATA, "", out, sizeof(out)); /* cleared whole, nothing half */
     CHECK_EQ_INT(strlen(out), 0);
     CHECK(!getStr(STORE_CF_META, "lost-after-clear", buf, sizeof(buf)));
+    storeClose();
+}
+
+/* Child process: commits 50 batches of 20 keys (batch i: applied index i, keys
+ * b<i>-<j>) and dies at once, without waiting for the last batches' writes. */
+static void crashAfterCommits(void) {
+    if (openStore() != 0) _exit(2);
+    for (int i = 1; i <= 50; i++) {
+        storeApplyBegin();
+        for (int j = 0; j < 20; j++) {
+            char k[32];
+            snprintf(k, sizeof(k), "b%d-%d", i, j);
+            put(STORE_CF_DATA, k, "v");
+        }
+        storeApplyCommit((uint64_t)i);
+    }
+    _exit(0);
+}
+
+/* A crash right after commits may lose the last committed batch, but only whole and
+ * only at the end: every batch up to the applied index is there, none after it. */
+TEST(test_crash_loses_only_whole_last_batches) {
+    freshDir();
+    pid_t pid = fork();
+    if (pid == 0) crashAfterCommits();
+    int status;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(openStore() == 0);
+    uint64_t applied = storeAppliedIndex();
+    CHECK(applied >= 49 && applied <= 50);
+    char buf[8];
+    for (int i = 1; i <= 50; i++) {
+        for (int j = 0; j < 20; j++) {
+            char k[32];
+            snprintf(k, sizeof(k), "b%d-%d", i, j);
+            CHECK_EQ_INT(getStr(STORE_CF_DATA, k, buf, sizeof(buf)), (uint64_t)i <= applied);
+        }
+    }
+    storeClose();
+}
+
+/* A committed batch is readable at once, also while its write is still in flight and
+ * when the read cache keeps nothing; other CFs and iterators see it too. */
+TEST(test_reads_see_committed_batch_in_flight) {
+    freshDir();
+    CHECK(openStore() == 0);
+    char buf[16];
+    for (int i = 1; i <= 200; i++) {
+        char k[16], v[16];
+        snprintf(k, sizeof(k), "k%03d", i);
+        snprintf(v, sizeof(v), "v%d", i);
+        storeApplyBegin();
+        put(STORE_CF_DATA, k, v);
+        put(STORE_CF_META, "last", k);
+        storeApplyCommit((uint64_t)i);
+        CHECK(getStr(STORE_CF_DATA, k, buf, sizeof(buf)) && strcmp(buf, v) == 0);
+        if (i % 50 == 0) {
+            CHECK(getStr(STORE_CF_META, "last", buf, sizeof(buf)) && strcmp(buf, k) == 0);
+            int n = 0;
+            storeIter *it = storeIterNew(STORE_CF_DATA);
+            for (storeIterSeek(it, NULL, 0); storeIterValid(it); storeIterNext(it)) n++;
+            storeIterFree(it);
+            CHECK_EQ_INT(n, i);
+        }
+    }
     storeClose();
 }
 
@@ -934,6 +1000,8 @@ int main(int argc, char **argv) {
         RUN(test_clear_is_atomic_with_applied_index);
         RUN(test_crash_drops_uncommitted_batch);
         RUN(test_crash_after_clear_leaves_entry_to_replay);
+        RUN(test_crash_loses_only_whole_last_batches);
+        RUN(test_reads_see_committed_batch_in_flight);
         RUN(test_log_writes_concurrent_with_apply);
         RUN(test_read_cache_overwrite_delete_absent);
         RUN(test_read_cache_batch_overlay);
@@ -945,6 +1013,7 @@ int main(int argc, char **argv) {
         RUN(test_batch_reads_see_own_writes);
         RUN(test_clear_is_atomic_with_applied_index);
         RUN(test_reopen_keeps_everything);
+        RUN(test_reads_see_committed_batch_in_flight);
         storeSetReadCacheBytes(STORE_DEFAULT_READ_CACHE_BYTES);
     }
     if (dir[0]) nftw(dir, rmEntry, 16, FTW_DEPTH | FTW_PHYS);
