@@ -785,13 +785,11 @@ int storeLogStart(uint64_t *index, uint64_t *term, void *conf, size_t *conflen) 
 /* ------------------------------------------------------------------ snapshots */
 
 /* Opens the database in dir with every column family and default options. */
-static rocksdb_t *openOther(const char *dir, int read_only, rocksdb_column_family_handle_t **cf, char **rerr) {
+static rocksdb_t *openOther(const char *dir, rocksdb_column_family_handle_t **cf, char **rerr) {
     rocksdb_options_t *o = rocksdb_options_create();
     const rocksdb_options_t *cfo[CF_TOTAL];
     for (int i = 0; i < CF_TOTAL; i++) cfo[i] = o;
-    rocksdb_t *db = read_only
-        ? rocksdb_open_for_read_only_column_families(o, dir, CF_TOTAL, cf_names, cfo, cf, 0, rerr)
-        : rocksdb_open_column_families(o, dir, CF_TOTAL, cf_names, cfo, cf, rerr);
+    rocksdb_t *db = rocksdb_open_column_families(o, dir, CF_TOTAL, cf_names, cfo, cf, rerr);
     rocksdb_options_destroy(o);
     return db;
 }
@@ -823,11 +821,18 @@ int storeCheckpoint(const char *dir, uint64_t *applied, char **err) {
     rocksdb_checkpoint_create(cp, dir, CHECKPOINT_MAX_WAL_BYTES, &rerr);
     rocksdb_checkpoint_object_destroy(cp);
     if (rerr) return setErr(err, "checkpoint failed", rerr);
-    rocksdb_column_family_handle_t *cf[CF_TOTAL];
-    rocksdb_t *db = openOther(dir, 1, cf, &rerr);
+    /* Only the raft column family (and default, which RocksDB requires) is
+     * opened: the data's table files are left alone. */
+    const char *names[2] = {cf_names[CF_RAFT], cf_names[CF_DEFAULT]};
+    rocksdb_options_t *o = rocksdb_options_create();
+    const rocksdb_options_t *cfo[2] = {o, o};
+    rocksdb_column_family_handle_t *cf[2];
+    rocksdb_t *db = rocksdb_open_for_read_only_column_families(o, dir, 2, names, cfo, cf, 0, &rerr);
+    rocksdb_options_destroy(o);
     if (!db) return setErr(err, "cannot open the checkpoint", rerr);
-    int rc = readApplied(db, cf[CF_RAFT], applied, &rerr);
-    closeOther(db, cf);
+    int rc = readApplied(db, cf[0], applied, &rerr);
+    for (int i = 0; i < 2; i++) rocksdb_column_family_handle_destroy(cf[i]);
+    rocksdb_close(db);
     if (rc != 0) return setErr(err, "reading the checkpoint's applied index", rerr);
     return 0;
 }
@@ -854,7 +859,7 @@ int storeSnapshotPrepare(const char *dir, uint64_t index, uint64_t term, const v
     char *rerr = NULL;
     if (conflen > STORE_CONF_MAX_LEN) return setErr(err, "configuration record too long", NULL);
     rocksdb_column_family_handle_t *cf[CF_TOTAL];
-    rocksdb_t *db = openOther(dir, 0, cf, &rerr);
+    rocksdb_t *db = openOther(dir, cf, &rerr);
     if (!db) return setErr(err, "cannot open the received snapshot", rerr);
     uint64_t applied = 0;
     if (readApplied(db, cf[CF_RAFT], &applied, &rerr) != 0) {
