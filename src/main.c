@@ -46,7 +46,7 @@ static void shutdownNow(void) {
 static void beforeSleep(uv_prepare_t *h) {
     replicaBeforeSleep();
     handleClientsBeforeSleep();
-    if (server.shutdown_asap && !ioWriteInFlight()) shutdownNow();
+    if (server.shutdown_asap && !ioWriteInFlight() && !ioSnapshotBusy()) shutdownNow();
 }
 
 static void onCron(uv_timer_t *t) {
@@ -140,8 +140,9 @@ int main(int argc, char **argv) {
 
     serverLog(LL_NOTICE, "Ready to accept connections tcp %s:%d", server.bindaddr, server.port);
     uv_run(loop, UV_RUN_DEFAULT);
-    /* A signal stopped the loop: let the write in flight finish, then exit. */
-    while (ioWriteInFlight()) uv_run(loop, UV_RUN_ONCE);
+    /* A signal stopped the loop: let the write in flight and a checkpoint
+     * being taken (it reads the store) finish, then exit. */
+    while (ioWriteInFlight() || ioSnapshotBusy()) uv_run(loop, UV_RUN_ONCE);
     shutdownNow();
     return 0;
 }

@@ -547,3 +547,32 @@ def test_leader_learns_the_follower_already_has_its_snapshot(make_cluster):
     leader = cl.wait_leader()
     same_data(cl, f, leader, timeout=20.0)
 
+
+
+def test_sigterm_while_snapshots_are_taken_exits_cleanly(make_cluster):
+    """SIGTERM under a write load with a snapshot taken every few entries:
+    each node waits for the checkpoint it is taking (it reads the store)
+    before closing the store, and exits 0 -- it used to crash there."""
+    import signal
+    import subprocess
+    for rnd in range(3):
+        cl = make_cluster(snapshot_threshold_entries=20, snapshot_trailing_entries=20)
+        leader = cl.wait_leader()
+        load = subprocess.Popen(["redis-benchmark", "-p", str(leader.port), "-t", "set", "-P", "16",
+                                 "-n", "2000000", "-r", "100000", "-q"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                if int(leader.info_raft().get("raft_snapshots_taken", 0)) >= 3:
+                    break
+                time.sleep(0.1)
+            time.sleep(0.1 * rnd)
+            for n in cl.nodes.values():
+                n.proc.send_signal(signal.SIGTERM)
+            codes = {i: n.proc.wait(timeout=30) for i, n in cl.nodes.items()}
+        finally:
+            load.kill()
+            load.wait()
+        assert leader.log_tail(10 ** 9).count("Snapshot: taken") >= 3
+        assert codes == {i: 0 for i in cl.nodes}, codes
