@@ -779,16 +779,13 @@ uint64_t replicaAppliedIndex(void) {
  * (index, term, conf) and this node's log after index; or, with index <=
  * applied, a snapshot this node does not need was offered. */
 void replicaSnapshotInstalled(uint64_t index, uint64_t term, const raftConfState *conf) {
-    if (index <= applied_index) {
-        raftSnapshotInstalled(R, index, term, conf);    /* only answers the leader */
-        processUpdates();
-        return;
+    raftSnapshotInstalled(R, index, term, conf);    /* index <= applied: only answers the leader */
+    if (index > applied_index) {
+        applied_index = index;
+        applied_term = term;
+        compacted_index = index;
+        snapshot_index = 0;
     }
-    raftSnapshotInstalled(R, index, term, conf);
-    applied_index = index;
-    applied_term = term;
-    compacted_index = index;
-    snapshot_index = 0;
     processUpdates();
 }
 

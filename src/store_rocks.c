@@ -640,10 +640,21 @@ int storeLoadHardState(storeHardState *hs) {
     return 1;
 }
 
+/* Adds log entry e to b: key = index, value = term + type + payload. */
+static void putLogEntry(rocksdb_writebatch_t *b, rocksdb_column_family_handle_t *raft, const storeLogEntry *e) {
+    char key[LOG_KEY_LEN], hdr[LOG_HDR_LEN];
+    encodeU64(key, e->index);
+    encodeU64(hdr, e->term);
+    hdr[8] = (char)e->type;
+    const char *kp = key, *parts[2] = {hdr, e->data ? e->data : ""};
+    size_t kl = LOG_KEY_LEN, sizes[2] = {LOG_HDR_LEN, e->len};
+    rocksdb_writebatch_putv_cf(b, raft, 1, &kp, &kl, 2, parts, sizes);
+}
+
 void storeLogWrite(uint64_t truncate_from, const storeLogEntry *ents, size_t n,
                    const storeHardState *hs) {
     rocksdb_column_family_handle_t *raft = st.cf[CF_RAFT];
-    char key[LOG_KEY_LEN], hdr[LOG_HDR_LEN], *rerr = NULL;
+    char key[LOG_KEY_LEN], *rerr = NULL;
 
     pthread_mutex_lock(&st.loglock);
     rocksdb_writebatch_clear(st.logbatch);
@@ -657,12 +668,7 @@ void storeLogWrite(uint64_t truncate_from, const storeLogEntry *ents, size_t n,
         if (e->index == 0 || (unsigned char)(e->index >> 56) == 0xff ||
             (i > 0 && e->index != ents[i - 1].index + 1))
             fatal("storeLogWrite: entry indexes not consecutive or out of range", NULL);
-        encodeU64(key, e->index);
-        encodeU64(hdr, e->term);
-        hdr[8] = (char)e->type;
-        const char *kp = key, *parts[2] = {hdr, e->data ? e->data : ""};
-        size_t kl = LOG_KEY_LEN, sizes[2] = {LOG_HDR_LEN, e->len};
-        rocksdb_writebatch_putv_cf(st.logbatch, raft, 1, &kp, &kl, 2, parts, sizes);
+        putLogEntry(st.logbatch, raft, e);
     }
     if (hs) {
         char v[24];
@@ -844,13 +850,7 @@ typedef struct copyLog {
 
 static int copyLogEntry(const storeLogEntry *e, void *ud) {
     copyLog *c = ud;
-    char key[LOG_KEY_LEN], hdr[LOG_HDR_LEN];
-    encodeU64(key, e->index);
-    encodeU64(hdr, e->term);
-    hdr[8] = (char)e->type;
-    const char *kp = key, *parts[2] = {hdr, e->data ? e->data : ""};
-    size_t kl = LOG_KEY_LEN, sizes[2] = {LOG_HDR_LEN, e->len};
-    rocksdb_writebatch_putv_cf(c->b, c->raft, 1, &kp, &kl, 2, parts, sizes);
+    putLogEntry(c->b, c->raft, e);
     return 0;
 }
 

@@ -99,15 +99,15 @@ class Writer(threading.Thread):
         assert not self.is_alive()
 
 
-def wait_for(cond, timeout, what):
+def wait_for(cond, timeout, what, step=0.1):
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
         last = cond()
         if last:
             return last
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+        time.sleep(step)
+    raise AssertionError("timed out after %.0f s waiting for %s (last: %r)" % (timeout, what, last))
 
 
 def nodes_lines(node):

@@ -135,17 +135,6 @@ def log_text(node):
     return node.log_tail(10 ** 9)
 
 
-def wait_until(cond, timeout, what, step=0.05):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = cond()
-        if last:
-            return last
-        time.sleep(step)
-    raise AssertionError("timed out after %.0f s waiting for %s (last: %r)" % (timeout, what, last))
-
-
 def load_until(leader, first, value, cond, batch, what, rounds=40, per_round=5000):
     """Writes rounds of per_round keys until cond() holds; returns the next key."""
     k = first
@@ -159,7 +148,7 @@ def load_until(leader, first, value, cond, batch, what, rounds=40, per_round=500
 
 
 def wait_snapshot_settled(leader, timeout=30.0):
-    wait_until(lambda: ival(leader, "raft_snapshot_in_progress") == 0, timeout, "no checkpoint in progress")
+    wait_for(lambda: ival(leader, "raft_snapshot_in_progress") == 0, timeout, "no checkpoint in progress")
 
 
 # ------------------------------------------------------------------ tests
@@ -206,7 +195,7 @@ def test_log_stays_bounded_over_a_million_keys_and_survives_restarts(make_cluste
         return info["raft_snapshot_in_progress"] == "0" and span < threshold + trailing
 
     for node in cl.nodes.values():   # once idle: fewer than threshold entries past the last snapshot
-        wait_until(lambda: idle_span(node), 30, "node %d's log compacted below %d entries"
+        wait_for(lambda: idle_span(node), 30, "node %d's log compacted below %d entries"
                    % (node.node_id, threshold + trailing))
 
     for i in cl.nodes:
@@ -239,7 +228,7 @@ def test_lagging_follower_catches_up_by_snapshot(make_cluster):
     wait_snapshot_settled(leader)
     sent0 = ival(leader, "raft_snapshots_sent")
     cl.restart(f)
-    wait_until(lambda: "Snapshot: installed index" in log_text(cl.nodes[f]), 60, "the follower installs a snapshot")
+    wait_for(lambda: "Snapshot: installed index" in log_text(cl.nodes[f]), 60, "the follower installs a snapshot")
     assert ival(cl.nodes[f], "raft_snapshots_installed") >= 1
     count, _ = same_data(cl, f, leader)
     assert count == n
@@ -283,7 +272,7 @@ def test_receiver_killed_mid_snapshot_restarts_and_installs(make_cluster):
     cl, leader, f = _big_snapshot_cluster(make_cluster)
     node = cl.nodes[f]
     node.start(port=cl.ports[f])
-    got, total = wait_until(lambda: receiving(node), 30, "the follower receiving the snapshot", step=0.01)
+    got, total = wait_for(lambda: receiving(node), 30, "the follower receiving the snapshot", step=0.01)
     cl.kill(f)
     recv_dir = node.dir / "snapshot-recv"
     assert recv_dir.is_dir() and any(recv_dir.iterdir()), "nothing was written to %s" % recv_dir
@@ -295,7 +284,7 @@ def test_receiver_killed_mid_snapshot_restarts_and_installs(make_cluster):
         assert c.call("READONLY") == "OK"
         size = c.call("DBSIZE")
         assert size == 201 or size > BIG_KEYS, "the restarted node holds %r keys" % (size,)
-    wait_until(lambda: "Snapshot: installed index" in log_text(node), 120, "the restarted follower installs")
+    wait_for(lambda: "Snapshot: installed index" in log_text(node), 120, "the restarted follower installs")
     same_data(cl, f, leader, timeout=120.0)
     assert ival(node, "raft_snapshots_installed") >= 1
 
@@ -310,7 +299,7 @@ def test_new_member_joins_by_snapshot_and_is_promoted(make_cluster):
     sent0 = ival(leader, "raft_snapshots_sent")
     reply, node = add_node(cl, 4, leader)
     assert reply == "OK"
-    wait_until(lambda: "Snapshot: installed index" in log_text(node), 60, "the new node installs a snapshot")
+    wait_for(lambda: "Snapshot: installed index" in log_text(node), 60, "the new node installs a snapshot")
     wait_for(lambda: roles_ok(cl, [1, 2, 3, 4], 4), ROLE_WAIT_S, "4 voters everywhere")
     leader = cl.wait_leader()
     same_data(cl, 4, leader)
@@ -322,15 +311,15 @@ def test_snapshot_transfer_resumes_after_a_partition(make_cluster):
     cl, leader, f = _big_snapshot_cluster(make_cluster, proxied=True)
     node = cl.nodes[f]
     node.start(port=cl.ports[f])
-    got, total = wait_until(lambda: receiving(node), 30, "the follower receiving the snapshot", step=0.01)
+    got, total = wait_for(lambda: receiving(node), 30, "the follower receiving the snapshot", step=0.01)
     cl.cut(f)
-    wait_until(lambda: "Snapshot: sending index" in log_text(leader) and " failed: " in log_text(leader),
+    wait_for(lambda: "Snapshot: sending index" in log_text(leader) and " failed: " in log_text(leader),
                10 * cl.et + 10, "the leader giving up on the cut link")
     before = ival(node, "raft_snapshot_receive_bytes")
     assert before >= got
     cl.heal(f)
-    wait_until(lambda: "resuming at file" in log_text(leader), 30, "the leader resuming the transfer")
-    wait_until(lambda: "Snapshot: installed index" in log_text(node), 120, "the follower installs")
+    wait_for(lambda: "resuming at file" in log_text(leader), 30, "the leader resuming the transfer")
+    wait_for(lambda: "Snapshot: installed index" in log_text(node), 120, "the follower installs")
     same_data(cl, f, leader, timeout=120.0)
 
 
@@ -358,14 +347,14 @@ def test_writes_acknowledged_while_a_snapshot_is_sent(make_cluster):
     t = threading.Thread(target=writer, daemon=True)
     t.start()
     try:
-        wait_until(lambda: len(acks) > 10, 10, "the writer running")
+        wait_for(lambda: len(acks) > 10, 10, "the writer running")
         base_from = time.monotonic()
         time.sleep(2.0)
         base_to = time.monotonic()
         cl.nodes[f].start(port=cl.ports[f])
-        start = wait_until(lambda: time.monotonic() if ival(leader, "raft_snapshot_sending") >= 1 else None,
+        start = wait_for(lambda: time.monotonic() if ival(leader, "raft_snapshot_sending") >= 1 else None,
                            30, "the leader sending", step=0.01)
-        end = wait_until(lambda: time.monotonic() if ival(leader, "raft_snapshot_sending") == 0 else None,
+        end = wait_for(lambda: time.monotonic() if ival(leader, "raft_snapshot_sending") == 0 else None,
                          120, "the transfer finishing", step=0.01)
     finally:
         stop.set()
@@ -386,13 +375,13 @@ def test_leader_killed_mid_snapshot_new_leader_sends_its_own(make_cluster):
     cl, leader, f = _big_snapshot_cluster(make_cluster)
     node = cl.nodes[f]
     node.start(port=cl.ports[f])
-    wait_until(lambda: receiving(node), 30, "the follower receiving the snapshot", step=0.01)
+    wait_for(lambda: receiving(node), 30, "the follower receiving the snapshot", step=0.01)
     old = leader.node_id
     cl.kill(old)
     other = next(i for i in cl.nodes if i not in (f, old))
     new_leader = cl.wait_leader(ids=[f, other], timeout=30.0)
     assert new_leader.node_id == other, "the follower that lacks the log was elected"
-    wait_until(lambda: "Snapshot: installed index" in log_text(node), 120,
+    wait_for(lambda: "Snapshot: installed index" in log_text(node), 120,
                "the follower installing the new leader's snapshot")
     assert "from node %d" % other in [l for l in log_text(node).splitlines() if "Snapshot: installed index" in l][-1]
     want = same_data(cl, f, new_leader, timeout=120.0)

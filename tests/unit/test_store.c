@@ -37,15 +37,19 @@ static void freshDir(void) {
     }
 }
 
-static int openStore(void) {
+static int openStoreAt(const char *path) {
     char *err = NULL;
     storeOptions o = {.block_cache_bytes = 8 << 20, .write_buffer_bytes = 4 << 20};
-    if (storeOpen(dir, &o, &err) != 0) {
+    if (storeOpen(path, &o, &err) != 0) {
         fprintf(stderr, "storeOpen: %s\n", err);
         free(err);
         return -1;
     }
     return 0;
+}
+
+static int openStore(void) {
+    return openStoreAt(dir);
 }
 
 static void logAppend(uint64_t truncate_from, uint64_t first, size_t n, uint64_t term) {
@@ -294,16 +298,10 @@ TEST(test_log_compact_keeps_start) {
 
 /* Opens the store in sub/ of the test directory (created). */
 static int openStoreIn(const char *sub) {
-    char path[128], *err = NULL;
+    char path[128];
     snprintf(path, sizeof(path), "%s/%s", dir, sub);
     mkdir(path, 0755);
-    storeOptions o = {.block_cache_bytes = 8 << 20, .write_buffer_bytes = 4 << 20};
-    if (storeOpen(path, &o, &err) != 0) {
-        fprintf(stderr, "storeOpen: %s\n", err);
-        free(err);
-        return -1;
-    }
-    return 0;
+    return openStoreAt(path);
 }
 
 static void putData(const char *k, const char *v, uint64_t applied) {
