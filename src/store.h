@@ -106,8 +106,9 @@ int storeLogStart(uint64_t *index, uint64_t *term, void *conf, size_t *conflen);
  * state as of one instant (every write whole). With more than a few MB of live WAL it
  * first waits for a memtable flush (writers go on meanwhile), so the checkpoint carries
  * little WAL; run it on a worker thread (any thread is safe, also during apply batches
- * and log writes). *applied gets the checkpoint's
- * applied index, read back from the checkpoint itself. Returns 0, or -1 and sets *err
+ * and log writes). *applied gets the checkpoint's applied index, read back from the
+ * checkpoint itself (an apply batch the store thread is still writing may be missing:
+ * storeApplyWait first to include it). Returns 0, or -1 and sets *err
  * (malloc'd; the caller frees it and removes whatever `dir` holds). */
 int storeCheckpoint(const char *dir, uint64_t *applied, char **err);
 

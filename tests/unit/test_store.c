@@ -350,6 +350,7 @@ TEST(test_checkpoint_prepare_swap) {
     CHECK(openStoreIn("leader") == 0);
     logAppend(0, 1, 10, 1);
     putData("k1", "v1", 10);
+    storeApplyWait();           /* the checkpoint holds what RocksDB has: the batch written */
     uint64_t applied = 0;
     CHECK_EQ_INT(storeCheckpoint(ckpt, &applied, &err), 0);
     CHECK_EQ_INT(applied, 10);
