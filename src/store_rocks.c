@@ -44,7 +44,7 @@
 static const char *const cf_names[CF_TOTAL] = {"data", "meta", "expire", "raft", "default"};
 
 #define DEFAULT_BLOCK_CACHE_BYTES ((size_t)64 << 20)
-#define DEFAULT_WRITE_BUFFER_BYTES ((size_t)32 << 20)
+#define DEFAULT_WRITE_BUFFER_BYTES ((size_t)8 << 20)
 #define META_WRITE_BUFFER_BYTES ((size_t)4 << 20)
 #define BLOOM_BITS_PER_KEY 10.0
 
@@ -66,7 +66,7 @@ static struct {
     rocksdb_readoptions_t *log_ropt; /* iterators bounded to the log keys */
     rocksdb_writeoptions_t *wnosync;
     rocksdb_writebatch_wi_t *apply;  /* loop thread: the open apply batch */
-    rocksdb_writebatch_wi_t *flying; /* the committed batch handed to the apply writer */
+    rocksdb_writebatch_t *flying;    /* the committed batch handed to the apply writer */
     rocksdb_writebatch_t *logbatch;  /* persistence thread, under loglock */
     pthread_mutex_t loglock;
     pthread_t writer;                /* the apply writer thread */
@@ -358,8 +358,10 @@ static int rowKeyCompare(const void *a, const void *b) {
     return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
 }
 
-/* Puts the overlay's rows not yet there into the WriteBatchWithIndex, in key order. */
-static void overlayFlush(void) {
+/* Puts the overlay's rows not yet there, in key order, into the WriteBatchWithIndex
+ * (wi, when b is NULL: an iterator over the batch is about to look) or a plain batch
+ * (b: the commit's, which has no index to maintain). */
+static void overlayFlush(rocksdb_writebatch_wi_t *wi, rocksdb_writebatch_t *b) {
     size_t n = 0;
     if (rc.sorted_cap < rc.batch_len) {
         row **sorted = realloc(rc.sorted, rc.batch_cap * sizeof(*sorted));
@@ -370,13 +372,14 @@ static void overlayFlush(void) {
     for (size_t i = 0; i < rc.batch_len; i++)
         if (!rc.batch[i]->flushed) rc.sorted[n++] = rc.batch[i];
     if (n > 1) qsort(rc.sorted, n, sizeof(*rc.sorted), rowKeyCompare);
+    rocksdb_column_family_handle_t *h = st.cf[STORE_CF_DATA];
     for (size_t i = 0; i < n; i++) {
         row *r = rc.sorted[i];
-        if (r->vlen == ROW_ABSENT)
-            rocksdb_writebatch_wi_delete_cf(st.apply, st.cf[STORE_CF_DATA], r->data, r->klen);
-        else
-            rocksdb_writebatch_wi_put_cf(st.apply, st.cf[STORE_CF_DATA], r->data, r->klen,
-                                         r->data + r->klen, r->vlen);
+        int del = r->vlen == ROW_ABSENT;
+        if (b && del) rocksdb_writebatch_delete_cf(b, h, r->data, r->klen);
+        else if (b) rocksdb_writebatch_put_cf(b, h, r->data, r->klen, r->data + r->klen, r->vlen);
+        else if (del) rocksdb_writebatch_wi_delete_cf(wi, h, r->data, r->klen);
+        else rocksdb_writebatch_wi_put_cf(wi, h, r->data, r->klen, r->data + r->klen, r->vlen);
         r->flushed = 1;
     }
 }
@@ -454,7 +457,7 @@ static void *applyWriter(void *arg) {
         if (!st.writing) break;
         pthread_mutex_unlock(&st.wlock);
         char *rerr = NULL;
-        rocksdb_write_writebatch_wi(st.db, st.wnosync, st.flying, &rerr);
+        rocksdb_write(st.db, st.wnosync, st.flying, &rerr);
         if (rerr) fatal("apply batch write failed", rerr);
         pthread_mutex_lock(&st.wlock);
         st.applied_written = st.flying_applied;
@@ -557,7 +560,7 @@ int storeOpen(const char *dir, const storeOptions *opt, char **err) {
     rocksdb_readoptions_set_iterate_upper_bound(st.log_ropt, log_upper_bound, 1);
     st.wnosync = rocksdb_writeoptions_create();
     st.apply = rocksdb_writebatch_wi_create(0, 1);
-    st.flying = rocksdb_writebatch_wi_create(0, 1);
+    st.flying = rocksdb_writebatch_create();
     st.logbatch = rocksdb_writebatch_create();
     pthread_mutex_init(&st.loglock, NULL);
     pthread_mutex_init(&st.wlock, NULL);
@@ -597,7 +600,7 @@ void storeClose(void) {
     pthread_cond_destroy(&st.wcond);
     rowCacheFree();
     rocksdb_writebatch_wi_destroy(st.apply);
-    rocksdb_writebatch_wi_destroy(st.flying);
+    rocksdb_writebatch_destroy(st.flying);
     rocksdb_writebatch_destroy(st.logbatch);
     pthread_mutex_destroy(&st.loglock);
     rocksdb_readoptions_destroy(st.ropt);
@@ -974,7 +977,7 @@ void storeClear(int cf, uint64_t entry_index) {
     if (entry_index == 0 || entry_index - 1 < st.applied)
         fatal("storeClear", "entry index not after the applied index");
     if (before_write) before_write();
-    overlayFlush();
+    overlayFlush(st.apply, NULL);
 
     /* The apply batch cannot hold a range deletion, so this round's writes move to a
      * plain batch (a copy of its serialized form) followed by the deletion, and the
@@ -1018,20 +1021,19 @@ void storeClear(int cf, uint64_t entry_index) {
 }
 
 void storeApplyCommit(uint64_t applied_index) {
-    char v[8];
-
     requireBatch("storeApplyCommit");
     requireNoBatchIters("storeApplyCommit");
     if (applied_index < st.applied) fatal("storeApplyCommit", "applied index went backwards");
     if (before_write) before_write();
-    overlayFlush();
-    encodeU64(v, applied_index);
-    rocksdb_writebatch_wi_put_cf(st.apply, st.cf[CF_RAFT], key_applied,
-                                 sizeof(key_applied) - 1, v, 8);
     storeApplyWait();
-    rocksdb_writebatch_wi_t *done = st.flying;
-    st.flying = st.apply;
-    st.apply = done;
+    /* The writer gets a plain batch: the WriteBatchWithIndex's writes (other column
+     * families, rows flushed for an iterator), then the overlay's other rows. */
+    size_t repl;
+    const char *rep = rocksdb_writebatch_wi_data(st.apply, &repl);
+    rocksdb_writebatch_destroy(st.flying);
+    st.flying = rocksdb_writebatch_create_from(rep, repl);
+    overlayFlush(NULL, st.flying);
+    putApplied(st.flying, applied_index);
     rocksdb_writebatch_wi_clear(st.apply);
     st.in_batch = 0;
     __atomic_store_n(&st.applied, applied_index, __ATOMIC_RELEASE);
@@ -1133,7 +1135,7 @@ storeIter *storeIterNew(int cf) {
     si->it = rocksdb_create_iterator_cf(st.db, st.ropt, h);
     si->in_batch = st.in_batch;
     if (st.in_batch) {
-        if (cf == STORE_CF_DATA) overlayFlush();
+        if (cf == STORE_CF_DATA) overlayFlush(st.apply, NULL);
         si->it = rocksdb_writebatch_wi_create_iterator_with_base_cf(st.apply, si->it, h);
         st.batch_iters++;
     }
