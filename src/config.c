@@ -94,7 +94,7 @@ static const standardConfig configs[] = {
     STROPT("cluster-announce-ip", IMMUTABLE, cluster_announce_ip, ""),
     INTOPT("cluster-announce-port", IMMUTABLE, cluster_announce_port, F_INT, "0", 0, 65535),
     MEMOPT("rocksdb-cache-bytes", IMMUTABLE, rocksdb_cache_bytes, F_LL, "256mb", MB, LLONG_MAX),
-    MEMOPT("rocksdb-write-buffer-bytes", IMMUTABLE, rocksdb_write_buffer_bytes, F_LL, "64mb", MB, LLONG_MAX),
+    MEMOPT("rocksdb-write-buffer-bytes", IMMUTABLE, rocksdb_write_buffer_bytes, F_LL, "8mb", MB, LLONG_MAX),
     MEMOPT("read-cache-bytes", IMMUTABLE, read_cache_bytes, F_LL, "64mb", 0, LLONG_MAX),
     MEMOPT("max-batch-bytes", MUTABLE, max_batch_bytes, F_LL, "4mb", 1024, 1024 * MB),
     /* Read-only compatibility values: tools ask for them (redis-benchmark

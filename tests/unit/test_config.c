@@ -104,7 +104,7 @@ TEST(defaults) {
     CHECK_EQ_INT(server.heartbeat_ms, 100);
     CHECK_EQ_INT(server.node_id, 1);
     CHECK_EQ_INT(server.rocksdb_cache_bytes, 256LL << 20);
-    CHECK_EQ_INT(server.rocksdb_write_buffer_bytes, 64LL << 20);
+    CHECK_EQ_INT(server.rocksdb_write_buffer_bytes, 8LL << 20);
     CHECK_EQ_INT(server.max_batch_bytes, 4LL << 20);
     CHECK_EQ_INT(server.active_expire_enabled, 1);
 }
