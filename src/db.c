@@ -153,6 +153,14 @@ void dbEntryOpen(dbEntry *e, slice key) {
         serverPanic("Corrupted record for a key of %zu bytes: %zu value bytes", key.len, e->sv.len);
 }
 
+/* Hints that dbEntryOpen(key) follows soon (see storePrefetchAdd); storePrefetchEnd
+ * ends the group. Long keys are left out: a hint is not worth an allocation. */
+void dbPrefetchKey(slice key) {
+    char ekey[DB_SLOT_BYTES + 64];
+    if (key.len > sizeof(ekey) - DB_SLOT_BYTES) return;
+    storePrefetchAdd(ekey, dbEncodeKey(ekey, key.ptr, key.len));
+}
+
 static void entryDropValue(dbEntry *e) {
     if (e->stored && e->val.ptr) storeValueFree(&e->sv);
     e->val.ptr = NULL;

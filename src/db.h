@@ -58,6 +58,8 @@ typedef struct dbEntry {
 /* Reads key's record into *e (no expiry logic, no stats). Always pair with
  * dbEntryRelease. */
 void dbEntryOpen(dbEntry *e, slice key);
+/* A hint that dbEntryOpen(key) follows soon; storePrefetchEnd closes a group of them. */
+void dbPrefetchKey(slice key);
 /* Read-side lookup: opens *e and returns 1 if the key is live at c->now_ms.
  * Counts keyspace hits/misses. An expired record counts as absent; on the
  * leader, off the apply client, it also proposes EXPIREDEL (lazy expiry). */

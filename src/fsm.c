@@ -31,6 +31,7 @@
 
 static client *ac;                 /* the apply client */
 static respParser parser;
+static respParser ahead;           /* parses the commands prefetchAhead looks at */
 static long long apply_now_ms;     /* max entry time applied so far */
 static uint64_t cur_index;
 
@@ -51,7 +52,9 @@ void fsmReload(void) {
 void fsmInit(void) {
     ac = createApplyClient();
     respParserInit(&parser);
+    respParserInit(&ahead);
     parser.max_bulk_len = 1LL << 62;   /* entries were checked against the limit when proposed */
+    ahead.max_bulk_len = parser.max_bulk_len;
     fsmReload();
 }
 
@@ -108,6 +111,29 @@ static void applyConf(const raftEntry *e) {
     }
 }
 
+/* Commands of an entry whose first keys are prefetched together (see dbPrefetchKey):
+ * enough to overlap the memory latencies, few enough to stay in the CPU cache. */
+#define PREFETCH_GROUP 128
+
+/* Hints the first keys of the next PREFETCH_GROUP commands at *p (left bytes);
+ * advances *p and *left past them and returns how many it looked at. */
+static size_t prefetchAhead(char **p, size_t *left) {
+    size_t n = 0;
+    while (*left > 0 && n < PREFETCH_GROUP) {
+        size_t consumed = 0;
+        const char *err;
+        /* A command that does not parse stops the hints; applying it panics. */
+        if (respParse(&ahead, *p, *left, &consumed, &err) != RESP_OK || ahead.argc == 0) break;
+        const struct redisCommand *cmd = lookupCommand(&ahead.argv[0]);
+        if (cmd && cmd->firstkey > 0 && cmd->firstkey < ahead.argc) dbPrefetchKey(ahead.argv[cmd->firstkey]);
+        *p += consumed;
+        *left -= consumed;
+        n++;
+    }
+    storePrefetchEnd();
+    return n;
+}
+
 static void applyEntry(const raftEntry *e) {
     cur_index = e->index;
     if (e->type == RAFT_ENTRY_CONF) applyConf(e);
@@ -116,9 +142,11 @@ static void applyEntry(const raftEntry *e) {
     long long t = 0;
     for (int i = 0; i < 8; i++) t = (t << 8) | e->data[i];
     if (t > apply_now_ms) apply_now_ms = t;
-    char *p = (char *)e->data + 8;
-    size_t left = e->len - 8;
+    char *p = (char *)e->data + 8, *ahead_p = p;
+    size_t left = e->len - 8, ahead_left = left, hinted = 0;
     while (left > 0) {
+        if (hinted == 0) hinted = prefetchAhead(&ahead_p, &ahead_left);
+        if (hinted) hinted--;
         size_t consumed = 0;
         const char *err = NULL;
         if (respParse(&parser, p, left, &consumed, &err) != RESP_OK || parser.argc == 0)

@@ -197,6 +197,11 @@ typedef struct storeValue {
  * Data CF reads go through the read cache (storeSetReadCacheBytes): a hit
  * costs a hash lookup; a miss reads RocksDB and caches the row, or its absence. */
 int storeGet(int cf, const char *k, size_t kl, storeValue *v);
+
+/* A hint that data-CF storeGets of these keys follow: storePrefetchAdd each key, then
+ * storePrefetchEnd. Loads the read cache's memory for them; changes nothing. */
+void storePrefetchAdd(const char *k, size_t kl);
+void storePrefetchEnd(void);
 void storeValueFree(storeValue *v);
 
 /* Forward iterator over one CF. Created inside a batch it sees batch + database as of

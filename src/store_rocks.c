@@ -174,6 +174,8 @@ static struct {
     rowTable fl;             /* no references: rc.fl_batch holds them */
     row **fl_batch;
     size_t fl_len, fl_cap;
+    uint64_t *ahead;         /* storePrefetchAdd's hashes, until storePrefetchEnd */
+    size_t ahead_len, ahead_cap;
 } rc;
 
 static uint64_t rowHash(const char *k, size_t n) {
@@ -436,6 +438,7 @@ static void rowCacheFree(void) {
     free(rc.fl_batch);
     free(rc.batch);
     free(rc.sorted);
+    free(rc.ahead);
     memset(&rc, 0, sizeof(rc));
 }
 
@@ -1084,6 +1087,38 @@ static int rowValue(row *r, storeValue *v) {
     r->refs++;
     *v = (storeValue){.ptr = r->data + r->klen, .len = r->vlen, .row = r};
     return 1;
+}
+
+/* A group of data-CF reads about to happen (the commands of a log entry): each
+ * would miss the CPU cache twice in a row, on its slot and then on its row. Fetching
+ * every slot first and then every row lets those misses overlap. */
+void storePrefetchAdd(const char *k, size_t kl) {
+    if (!rc.t.count) return;
+    if (rc.ahead_len == rc.ahead_cap) {
+        size_t cap = rc.ahead_cap ? rc.ahead_cap * 2 : 256;
+        uint64_t *a = realloc(rc.ahead, cap * sizeof(*a));
+        if (!a) return;
+        rc.ahead = a;
+        rc.ahead_cap = cap;
+    }
+    uint64_t h = rowHash(k, kl);
+    rc.ahead[rc.ahead_len++] = h;
+    __builtin_prefetch(&rc.t.slots[h & (rc.t.cap - 1)]);
+}
+
+void storePrefetchEnd(void) {
+    size_t mask = rc.t.cap - 1;
+    for (size_t n = 0; n < rc.ahead_len && rc.t.count; n++) {
+        uint64_t h = rc.ahead[n];
+        for (size_t i = h & mask; rc.t.slots[i].r; i = (i + 1) & mask) {
+            if (rc.t.slots[i].hash != h) continue;
+            const char *r = (const char *)rc.t.slots[i].r;
+            __builtin_prefetch(r);
+            __builtin_prefetch(r + 64);
+            break;
+        }
+    }
+    rc.ahead_len = 0;
 }
 
 /* storeGet of the data CF through the row cache (see "row cache" above). */
