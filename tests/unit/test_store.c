@@ -871,6 +871,15 @@ TEST(test_read_cache_matches_model) {
         } else if (!in_batch && op == 51) {
             storeClose();
             CHECK(openStore() == 0);
+        } else if (op >= 97) {
+            /* A prefetch hint over a run of keys, some cached, some not, then
+             * the reads below must still agree with the model. */
+            int n = 1 + rand_r(&seed) % 300;
+            for (int j = 0; j < n; j++) {
+                snprintf(k, sizeof(k), "k%d", (i + j) % (KEYS + 5));
+                storePrefetchAdd(k, strlen(k));
+            }
+            storePrefetchEnd();
         } else {
             int want = in_batch ? pend_present[i] : present[i];
             CHECK(holds(k, want ? (in_batch ? pending[i] : model[i]) : NULL));
