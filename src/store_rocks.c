@@ -48,7 +48,12 @@ static const char *const cf_names[CF_TOTAL] = {"data", "meta", "expire", "raft",
 #define META_WRITE_BUFFER_BYTES ((size_t)4 << 20)
 #define BLOOM_BITS_PER_KEY 10.0
 
-#define CHECKPOINT_MAX_WAL_BYTES ((uint64_t)16 << 20)
+/* A checkpoint copies at most this much live WAL, which it then replays when opened
+ * to read its applied index; past it the memtables are flushed instead. */
+#define CHECKPOINT_MAX_WAL_BYTES ((uint64_t)4 << 20)
+/* Live WAL is kept to this: the META memtable, rarely full, would otherwise keep old
+ * WAL files alive (up to 4x all write buffers), replayed at every restart. */
+#define MAX_TOTAL_WAL_BYTES ((uint64_t)32 << 20)
 
 #define LOG_KEY_LEN 8
 #define LOG_HDR_LEN 9 /* term + type */
@@ -539,6 +544,7 @@ int storeOpen(const char *dir, const storeOptions *opt, char **err) {
     rocksdb_options_set_bytes_per_sync(dbo, 1 << 20);
     rocksdb_options_set_keep_log_file_num(dbo, 3);
     rocksdb_options_set_max_log_file_size(dbo, 8 << 20);
+    rocksdb_options_set_max_total_wal_size(dbo, MAX_TOTAL_WAL_BYTES);
 
     rocksdb_options_t *cfo[CF_TOTAL];
     cfo[STORE_CF_DATA] = cfOptions(wbuf, 1);
