@@ -62,6 +62,8 @@ static const char key_applied[] = "\xff" "applied";
 static const char key_logstart[] = "\xff" "start";
 static const char log_upper_bound[] = "\xff"; /* every log key sorts below it */
 
+typedef struct row row; /* a row of the read cache, see below */
+
 static struct {
     rocksdb_t *db;
     char *dir;
@@ -79,6 +81,8 @@ static struct {
     pthread_cond_t wcond;
     int writing, stop;
     uint64_t flying_applied;         /* the applied index st.flying writes */
+    row **wrows;                     /* the data rows the writer adds to st.flying */
+    size_t nwrows, wrows_cap;
     int in_batch;
     int batch_iters;                 /* iterators created inside the open batch */
     uint64_t applied;                /* written by the loop thread only; atomic access */
@@ -146,14 +150,14 @@ static rocksdb_column_family_handle_t *cfHandle(int cf) {
 #define ROW_ABSENT SIZE_MAX  /* vlen: the key is known absent (a delete, in a batch) */
 #define NO_SLOT SIZE_MAX
 
-typedef struct row {
+struct row {
     size_t klen, vlen;
     size_t pos;      /* overlay rows: index in rc.batch */
     uint32_t refs;
     uint8_t used;    /* CLOCK reference bit */
     uint8_t flushed; /* overlay rows: already in the WriteBatchWithIndex */
     char data[];     /* key, then value */
-} row;
+};
 
 typedef struct rowSlot {
     uint64_t hash;
@@ -365,30 +369,44 @@ static int rowKeyCompare(const void *a, const void *b) {
     return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
 }
 
-/* Puts the overlay's rows not yet there, in key order, into the WriteBatchWithIndex
- * (wi, when b is NULL: an iterator over the batch is about to look) or a plain batch
- * (b: the commit's, which has no index to maintain). */
-static void overlayFlush(rocksdb_writebatch_wi_t *wi, rocksdb_writebatch_t *b) {
-    size_t n = 0;
-    if (rc.sorted_cap < rc.batch_len) {
-        row **sorted = realloc(rc.sorted, rc.batch_cap * sizeof(*sorted));
-        if (!sorted) fatal("row cache", "out of memory");
-        rc.sorted = sorted;
-        rc.sorted_cap = rc.batch_cap;
-    }
-    for (size_t i = 0; i < rc.batch_len; i++)
-        if (!rc.batch[i]->flushed) rc.sorted[n++] = rc.batch[i];
-    if (n > 1) qsort(rc.sorted, n, sizeof(*rc.sorted), rowKeyCompare);
+/* Puts rows[0..n) (sorted here) into the WriteBatchWithIndex wi, or the plain batch b
+ * when wi is NULL. Key order keeps consecutive memtable inserts close together. */
+static void putRows(row **rows, size_t n, rocksdb_writebatch_wi_t *wi, rocksdb_writebatch_t *b) {
+    if (n > 1) qsort(rows, n, sizeof(*rows), rowKeyCompare);
     rocksdb_column_family_handle_t *h = st.cf[STORE_CF_DATA];
     for (size_t i = 0; i < n; i++) {
-        row *r = rc.sorted[i];
+        const row *r = rows[i];
         int del = r->vlen == ROW_ABSENT;
-        if (b && del) rocksdb_writebatch_delete_cf(b, h, r->data, r->klen);
-        else if (b) rocksdb_writebatch_put_cf(b, h, r->data, r->klen, r->data + r->klen, r->vlen);
-        else if (del) rocksdb_writebatch_wi_delete_cf(wi, h, r->data, r->klen);
-        else rocksdb_writebatch_wi_put_cf(wi, h, r->data, r->klen, r->data + r->klen, r->vlen);
-        r->flushed = 1;
+        if (wi && del) rocksdb_writebatch_wi_delete_cf(wi, h, r->data, r->klen);
+        else if (wi) rocksdb_writebatch_wi_put_cf(wi, h, r->data, r->klen, r->data + r->klen, r->vlen);
+        else if (del) rocksdb_writebatch_delete_cf(b, h, r->data, r->klen);
+        else rocksdb_writebatch_put_cf(b, h, r->data, r->klen, r->data + r->klen, r->vlen);
     }
+}
+
+/* Copies the overlay's rows not yet in the WriteBatchWithIndex into *out (grown to
+ * *cap) and marks them flushed; returns how many. */
+static size_t overlayUnflushed(row ***out, size_t *cap) {
+    size_t n = 0;
+    if (*cap < rc.batch_len) {
+        row **a = realloc(*out, rc.batch_cap * sizeof(*a));
+        if (!a) fatal("row cache", "out of memory");
+        *out = a;
+        *cap = rc.batch_cap;
+    }
+    for (size_t i = 0; i < rc.batch_len; i++) {
+        if (rc.batch[i]->flushed) continue;
+        rc.batch[i]->flushed = 1;
+        (*out)[n++] = rc.batch[i];
+    }
+    return n;
+}
+
+/* An iterator over the open batch (or storeClear) is about to look: the overlay's
+ * rows enter the WriteBatchWithIndex. */
+static void overlayFlush(void) {
+    size_t n = overlayUnflushed(&rc.sorted, &rc.sorted_cap);
+    putRows(rc.sorted, n, st.apply, NULL);
 }
 
 /* The batch was written: its rows move into the cache (keep = 1) or are dropped. */
@@ -449,9 +467,17 @@ static void rowCacheFree(void) {
 
 /* ---------------------------------------------------------------- apply writer */
 
+/* Adds "applied index = idx" to a plain write batch. */
+static void putApplied(rocksdb_writebatch_t *b, uint64_t idx) {
+    char v[8];
+    encodeU64(v, idx);
+    rocksdb_writebatch_put_cf(b, st.cf[CF_RAFT], key_applied, sizeof(key_applied) - 1, v, 8);
+}
+
 /* Inserting a batch into the memtables is most of an apply's cost (a skiplist insert
  * per key), so the loop thread does not wait for it: storeApplyCommit hands the batch
- * (st.flying) to this thread and goes on; its data rows stay readable in rc.fl. One
+ * (st.flying, and st.wrows, the data rows this thread sorts and adds to it) to this
+ * thread and goes on; those rows stay readable (and alive) in rc.fl. One
  * batch is in flight at a time: the next commit, and every read that rc.fl cannot
  * answer (other CFs, iterators, storeClear), waits for it first (storeApplyWait), so
  * RocksDB sees the batches in commit order and a read never misses one. The write is
@@ -465,6 +491,8 @@ static void *applyWriter(void *arg) {
         if (!st.writing) break;
         pthread_mutex_unlock(&st.wlock);
         char *rerr = NULL;
+        putRows(st.wrows, st.nwrows, NULL, st.flying);
+        putApplied(st.flying, st.flying_applied);
         rocksdb_write(st.db, st.wnosync, st.flying, &rerr);
         if (rerr) fatal("apply batch write failed", rerr);
         pthread_mutex_lock(&st.wlock);
@@ -610,6 +638,7 @@ void storeClose(void) {
     rowCacheFree();
     rocksdb_writebatch_wi_destroy(st.apply);
     rocksdb_writebatch_destroy(st.flying);
+    free(st.wrows);
     rocksdb_writebatch_destroy(st.logbatch);
     pthread_mutex_destroy(&st.loglock);
     rocksdb_readoptions_destroy(st.ropt);
@@ -969,12 +998,6 @@ static void requireNoBatchIters(const char *what) {
     if (st.batch_iters) fatal(what, "an iterator over the batch is still live");
 }
 
-/* Adds "applied index = idx" to a plain write batch. */
-static void putApplied(rocksdb_writebatch_t *b, uint64_t idx) {
-    char v[8];
-    encodeU64(v, idx);
-    rocksdb_writebatch_put_cf(b, st.cf[CF_RAFT], key_applied, sizeof(key_applied) - 1, v, 8);
-}
 
 void storeClear(int cf, uint64_t entry_index) {
     rocksdb_column_family_handle_t *h = cfHandle(cf);
@@ -986,7 +1009,7 @@ void storeClear(int cf, uint64_t entry_index) {
     if (entry_index == 0 || entry_index - 1 < st.applied)
         fatal("storeClear", "entry index not after the applied index");
     if (before_write) before_write();
-    overlayFlush(st.apply, NULL);
+    overlayFlush();
 
     /* The apply batch cannot hold a range deletion, so this round's writes move to a
      * plain batch (a copy of its serialized form) followed by the deletion, and the
@@ -1035,14 +1058,15 @@ void storeApplyCommit(uint64_t applied_index) {
     if (applied_index < st.applied) fatal("storeApplyCommit", "applied index went backwards");
     if (before_write) before_write();
     storeApplyWait();
-    /* The writer gets a plain batch: the WriteBatchWithIndex's writes (other column
-     * families, rows flushed for an iterator), then the overlay's other rows. */
+    /* The writer gets a plain batch holding the WriteBatchWithIndex's writes (other
+     * column families, rows flushed for an iterator) and the list of the overlay's
+     * other rows, which it sorts and appends, then the applied index: the loop thread
+     * spends no time on them. The rows stay alive in rc.fl until storeApplyWait. */
     size_t repl;
     const char *rep = rocksdb_writebatch_wi_data(st.apply, &repl);
     rocksdb_writebatch_destroy(st.flying);
     st.flying = rocksdb_writebatch_create_from(rep, repl);
-    overlayFlush(NULL, st.flying);
-    putApplied(st.flying, applied_index);
+    st.nwrows = overlayUnflushed(&st.wrows, &st.wrows_cap);
     rocksdb_writebatch_wi_clear(st.apply);
     st.in_batch = 0;
     __atomic_store_n(&st.applied, applied_index, __ATOMIC_RELEASE);
@@ -1176,7 +1200,7 @@ storeIter *storeIterNew(int cf) {
     si->it = rocksdb_create_iterator_cf(st.db, st.ropt, h);
     si->in_batch = st.in_batch;
     if (st.in_batch) {
-        if (cf == STORE_CF_DATA) overlayFlush(st.apply, NULL);
+        if (cf == STORE_CF_DATA) overlayFlush();
         si->it = rocksdb_writebatch_wi_create_iterator_with_base_cf(st.apply, si->it, h);
         st.batch_iters++;
     }
