@@ -33,6 +33,7 @@ void ioStartTicks(uv_loop_t *loop, uint64_t tick_ms);
 void serverCron(void);
 
 static uv_prepare_t before_sleep;
+static uv_idle_t pending_batch;
 static uv_timer_t cron_timer;
 static uv_signal_t sigterm, sigint;
 
@@ -43,9 +44,18 @@ static void shutdownNow(void) {
     exit(0);
 }
 
+static void onPendingBatch(uv_idle_t *h) {
+    (void)h;
+}
+
 static void beforeSleep(uv_prepare_t *h) {
     replicaBeforeSleep();
     handleClientsBeforeSleep();
+    /* Clients resumed just now may have proposed: the next iteration must not
+     * wait for an event to propose them (an active idle handle makes the poll
+     * return at once). */
+    if (replicaHasBatch()) uv_idle_start(&pending_batch, onPendingBatch);
+    else uv_idle_stop(&pending_batch);
     if (server.shutdown_asap && !ioWriteInFlight() && !ioSnapshotBusy()) shutdownNow();
 }
 
@@ -124,10 +134,14 @@ int main(int argc, char **argv) {
      * applied, so no client ever meets a leader that cannot serve yet. (A
      * member of a larger group listens at once: its peers need it.) */
     if (replicaSoleVoter())
-        while (!replicaLeaderReady()) uv_run(loop, UV_RUN_ONCE);
+        while (!replicaLeaderReady()) {
+            replicaBeforeSleep();   /* its log writes are inline (see replica.c) */
+            if (!replicaLeaderReady()) uv_run(loop, UV_RUN_ONCE);
+        }
     if (listenToPort(loop) != C_OK) exit(1);
     if (transportInit(loop) != C_OK) exit(1);
 
+    uv_idle_init(loop, &pending_batch);
     uv_prepare_init(loop, &before_sleep);
     uv_prepare_start(&before_sleep, beforeSleep);
     ioStartTicks(loop, (uint64_t)server.heartbeat_ms);

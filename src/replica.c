@@ -191,6 +191,10 @@ uint64_t replicaUnapplied(void) {
     return wq_len;
 }
 
+int replicaHasBatch(void) {
+    return batch_cmds > 0;
+}
+
 int replicaIsLeader(void) {
     return role == RAFT_LEADER;
 }
@@ -601,11 +605,28 @@ static void queueWrite(const raftUpdate *u) {
     }
 }
 
+/* A cluster whose only member is this node writes its log on the loop thread,
+ * as Redis's appendfsync always does: it has no peer to serve meanwhile, and
+ * the hand-over to the persistence thread and back cost about 150 us of
+ * thread wake-ups per write on the development machine (SET -P 1: about 18%
+ * more ops/s inline). Other nodes keep the loop free while the log syncs. */
+static int writeInline(void) {
+    raftConfState now;
+    return raftGetConfState(R, 0, &now) == 0 && isSelfOnly(&now);
+}
+
+static int in_write_done;   /* replicaWriteDone is running */
+
 static void submitNextWrite(void) {
     if (write_in_flight) return;
     /* No write in flight: the store may be swapped for a received snapshot. */
     if (ioSnapshotInstallPending()) ioSnapshotInstall();
     if (!next_write) return;
+    int inl = writeInline();
+    /* An inline write would nest inside the completion of the one before; it
+     * waits for the loop's next call instead (a batch still to propose keeps the
+     * loop from sleeping, see replicaHasBatch). */
+    if (inl && in_write_done) return;
     replicaWrite *w = next_write;
     next_write = NULL;
     size_t off = 0;
@@ -614,11 +635,12 @@ static void submitNextWrite(void) {
         off += w->entries[i].len;
     }
     write_in_flight = 1;
-    ioSubmitWrite(w);
+    ioSubmitWrite(w, inl);
 }
 
 void replicaWriteDone(replicaWrite *w) {
     write_in_flight = 0;
+    in_write_done = 1;
     /* The entries proposed meanwhile go to disk at once, so their fsync
      * overlaps the apply of the ones just made durable. */
     submitNextWrite();
@@ -630,6 +652,7 @@ void replicaWriteDone(replicaWrite *w) {
     recycleWrite(w);
     processUpdates();
     submitNextWrite();
+    in_write_done = 0;
 }
 
 /* Leadership lost in lost_term with commit index lost_commit: the waiters

@@ -26,10 +26,12 @@ typedef struct replicaWrite {
     struct replicaWrite *next;
 } replicaWrite;
 
-/* Runs w on the persistence thread; replicaWriteDone(w) follows on the loop
- * thread. At most one write is in flight: the replica waits for the
- * completion before submitting the next, which is what orders them. */
-void ioSubmitWrite(replicaWrite *w);
+/* Runs w on the persistence thread, then replicaWriteDone(w) on the loop
+ * thread; with inline_write, runs w on the loop thread and calls
+ * replicaWriteDone(w) before returning. At most one write is in flight: the
+ * replica waits for the completion before submitting the next, which is what
+ * orders them. */
+void ioSubmitWrite(replicaWrite *w, int inline_write);
 void replicaWriteDone(replicaWrite *w);
 
 /* Sends a message to a peer (best effort; lost messages are Raft's normal

@@ -4,7 +4,8 @@
  * Owns the uv_work_t of the one log write in flight and the tick timer;
  * messages go to transport.c.
  * A write runs on libuv's thread pool (storeLogWrite: one synced RocksDB
- * write) and completes on the loop thread through replicaWriteDone. A
+ * write), or inline on the loop thread when the replica asks, and completes
+ * on the loop thread through replicaWriteDone. A
  * storage error inside storeLogWrite aborts the process (fail-stop). */
 #include <stdlib.h>
 #include <string.h>
@@ -50,10 +51,15 @@ static void afterWrite(uv_work_t *req, int status) {
     replicaWriteDone(req->data);
 }
 
-void ioSubmitWrite(replicaWrite *w) {
+void ioSubmitWrite(replicaWrite *w, int inline_write) {
     serverAssert(!in_flight);
     in_flight = 1;
     work.data = w;
+    if (inline_write) {
+        runWrite(&work);
+        afterWrite(&work, 0);
+        return;
+    }
     int rc = uv_queue_work(uv_default_loop(), &work, runWrite, afterWrite);
     if (rc != 0) serverPanic("uv_queue_work: %s", uv_strerror(rc));
 }
