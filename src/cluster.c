@@ -28,7 +28,6 @@
  * the CLUSTER replies then show no slot owner (cluster_state:fail).
  * CLUSTER FAILOVER on a follower asks the leader to hand over to it (see
  * the failover section below). */
-#include <hiredis/hiredis.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -701,16 +700,16 @@ static void failoverFinish(const char *err) {
     if (c->pending_writes == 0) unpauseClient(c);
 }
 
-static void onFailoverAnswer(redisReply *r, void *privdata) {
+static void onFailoverAnswer(int link_lost, const char *err, void *privdata) {
     if ((uint64_t)(uintptr_t)privdata != failover.seq || failover.state != FAILOVER_ASKED) return;
     char buf[512];
-    if (!r) {
+    if (link_lost) {
         snprintf(buf, sizeof(buf), "-TIMEOUT raft leader node %llu unreachable: the link closed before it answered; "
                  "the request may still reach it", (unsigned long long)failover.leader);
         failoverFinish(buf);
-    } else if (r->type == REDIS_REPLY_ERROR) {
+    } else if (err) {
         snprintf(buf, sizeof(buf), "raft leader node %llu refused the failover: %s",
-                 (unsigned long long)failover.leader, r->str);
+                 (unsigned long long)failover.leader, err);
         failoverFinish(buf);
     } else {
         failover.state = FAILOVER_STARTED;
@@ -802,7 +801,7 @@ void clusterFailoverCommand(client *c) {
     const char *argv[] = {"RAFT.FAILOVER"};
     failover.seq++;
     size_t lens[1] = {strlen(argv[0])};
-    if (transportCall(ri.leader_id, 1, argv, lens, onFailoverAnswer, (void *)(uintptr_t)failover.seq) != C_OK) {
+    if (transportCallStatus(ri.leader_id, 1, argv, lens, onFailoverAnswer, (void *)(uintptr_t)failover.seq) != C_OK) {
         addReplyErrorFormat(c, "raft leader node %llu unreachable: no authenticated link to it",
                             (unsigned long long)ri.leader_id);
         return;

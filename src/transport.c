@@ -515,33 +515,42 @@ void transportSend(const raftMsg *m) {
 }
 
 typedef struct pendingCall {
-    transportReplyFn *cb;
+    transportReplyFn *cb;         /* one of cb and status_cb */
+    transportStatusFn *status_cb;
     void *privdata;
 } pendingCall;
 
 static void onCallReply(redisAsyncContext *ac, void *r, void *privdata) {
-    pendingCall *pc = privdata;
+    pendingCall pc = *(pendingCall *)privdata;
+    redisReply *reply = r;
     peerLink *l = ac->data;
-    if (r && l && l->ac == ac) l->last_reply_ms = mstime();
-    transportReplyFn *cb = pc->cb;
-    void *pd = pc->privdata;
-    free(pc);
-    cb(r, pd);
+    if (reply && l && l->ac == ac) l->last_reply_ms = mstime();
+    free(privdata);
+    if (pc.cb) pc.cb(reply, pc.privdata);
+    else pc.status_cb(reply == NULL, reply && reply->type == REDIS_REPLY_ERROR ? reply->str : NULL, pc.privdata);
 }
 
-int transportCall(uint64_t id, int argc, const char **argv, const size_t *argvlen, transportReplyFn *cb,
-                  void *privdata) {
+static int sendCall(uint64_t id, int argc, const char **argv, const size_t *argvlen, pendingCall call) {
     peerLink *l = findLink(id);
     if (!l || l->state != LINK_UP) return C_ERR;
     pendingCall *pc = malloc(sizeof(*pc));
     serverAssert(pc != NULL);
-    pc->cb = cb;
-    pc->privdata = privdata;
+    *pc = call;
     if (redisAsyncCommandArgv(l->ac, onCallReply, pc, argc, argv, argvlen) != REDIS_OK) {
         free(pc);
         return C_ERR;
     }
     return C_OK;
+}
+
+int transportCall(uint64_t id, int argc, const char **argv, const size_t *argvlen, transportReplyFn *cb,
+                  void *privdata) {
+    return sendCall(id, argc, argv, argvlen, (pendingCall){.cb = cb, .privdata = privdata});
+}
+
+int transportCallStatus(uint64_t id, int argc, const char **argv, const size_t *argvlen, transportStatusFn *cb,
+                        void *privdata) {
+    return sendCall(id, argc, argv, argvlen, (pendingCall){.status_cb = cb, .privdata = privdata});
 }
 
 int transportPeerConnected(uint64_t id) {

@@ -54,6 +54,12 @@ struct redisReply;
 typedef void transportReplyFn(struct redisReply *reply, void *privdata);
 int transportCall(uint64_t id, int argc, const char **argv, const size_t *argvlen, transportReplyFn *cb,
                   void *privdata);
+/* transportCall for a command answered by a status: cb gets link_lost 1 when
+ * the link went down first, else err: NULL for any reply but an error, the
+ * error's text (borrowed for the call) for an error reply. */
+typedef void transportStatusFn(int link_lost, const char *err, void *privdata);
+int transportCallStatus(uint64_t id, int argc, const char **argv, const size_t *argvlen, transportStatusFn *cb,
+                        void *privdata);
 /* 1 when the outgoing link to node id is connected and authenticated. */
 int transportPeerConnected(uint64_t id);
 /* Messages sent / dropped to peers and received from peers since start. */
