@@ -64,6 +64,19 @@ def test_interleaved_set_get_sees_previous_set(c):
     assert c.call("GET", "log") == "".join("%d," % i for i in range(n)).encode()
 
 
+def test_dependent_pipeline_does_not_wait_for_a_timer(c):
+    # Each GET waits for the INCR before it to apply, and the INCR after it is
+    # proposed only then, when no new input arrives to wake the event loop: a
+    # loop that slept until its next timer here took ~100 ms per pair (5 s).
+    n = 50
+    start = time.monotonic()
+    c.send(b"".join(encode("INCR", "dep") + encode("GET", "dep") for _ in range(n)))
+    for i in range(1, n + 1):
+        assert c.read_reply() == i
+        assert c.read_reply() == str(i).encode()
+    assert time.monotonic() - start < 1.5
+
+
 def test_pipeline_split_at_every_byte_boundary(c):
     data = encode("SET", "split", "abc") + encode("GET", "split") + b"PING\r\n" + encode("ECHO", "")
     for b in data:
