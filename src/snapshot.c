@@ -164,11 +164,31 @@ static void snapshotFree(snapshot *s) {
     free(s);
 }
 
+typedef struct rmJob {
+    uv_work_t req;
+    char dir[PATH_MAX];
+} rmJob;
+
+static void runRemove(uv_work_t *req) {
+    rmTree(((rmJob *)req->data)->dir);
+}
+
+static void afterRemove(uv_work_t *req, int status) {
+    free(req->data);
+}
+
+/* Drops a reference. The last one removes the snapshot's directory on a worker
+ * thread (unlinking its files took the loop up to ~100 ms on a busy disk); a
+ * crash first leaves a directory that the next start removes. */
 static void unref(snapshot *s) {
-    if (s && --s->refs == 0) {
-        rmTree(s->dir);
-        snapshotFree(s);
-    }
+    if (!s || --s->refs) return;
+    rmJob *r = malloc(sizeof(*r));
+    serverAssert(r != NULL);
+    memcpy(r->dir, s->dir, sizeof(r->dir));
+    r->req.data = r;
+    int rc = uv_queue_work(uv_default_loop(), &r->req, runRemove, afterRemove);
+    if (rc != 0) serverPanic("uv_queue_work: %s", uv_strerror(rc));
+    snapshotFree(s);
 }
 
 static char *formatMeta(const snapshot *s, size_t *len) {
@@ -290,6 +310,7 @@ typedef struct ckptJob {
     int nfiles;
     uint64_t bytes;
     long long start_ms;
+    snapshot *sealing;              /* the snapshot being sealed (runSeal) */
 } ckptJob;
 
 static ckptJob *ckpt;               /* the checkpoint being taken */
@@ -358,17 +379,63 @@ static void checkpointFailed(ckptJob *j, const char *why) {
     failWaitingSends();
 }
 
-static void afterCheckpoint(uv_work_t *req, int status) {
+static void ckptJobFree(ckptJob *j) {
+    free(j->files);
+    free(j->err);
+    free(j);
+}
+
+/* Worker thread: writes the meta file into the checkpoint and seals it under its
+ * final name, every step synced. */
+static void runSeal(uv_work_t *req) {
     ckptJob *j = req->data;
+    snapshot *s = j->sealing;
+    char path[PATH_MAX];
+    pathJoin(path, tmp_dir, SNAPSHOT_META);
+    FILE *f = fopen(path, "w");
+    int ok = f && fwrite(s->meta, 1, s->meta_len, f) == s->meta_len;
+    ok = f && fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
+    if (f) fclose(f);
+    ok = ok && syncPath(tmp_dir, O_RDONLY | O_DIRECTORY) == 0 && rename(tmp_dir, s->dir) == 0 &&
+         syncPath(snaps_dir, O_RDONLY | O_DIRECTORY) == 0;
+    if (!ok) j->err = strdup(strerror(errno));
+}
+
+static void afterSeal(uv_work_t *req, int status) {
+    ckptJob *j = req->data;
+    snapshot *s = j->sealing;
     ckpt = NULL;
-    unref(j->prev);
-    j->prev = NULL;
-    snapshot *s = NULL;
     if (j->err) {
         checkpointFailed(j, j->err);
-        goto done;
+        snapshotFree(s);
+        ckptJobFree(j);
+        return;
     }
-    s = calloc(1, sizeof(*s));
+    serverLog(LL_NOTICE, "Snapshot: taken at index %llu (term %llu): %d files, %llu bytes, in %lld ms",
+              (unsigned long long)s->index, (unsigned long long)s->term, s->nfiles, (unsigned long long)s->bytes,
+              mstime() - j->start_ms);
+    stats.taken++;
+    unref(latest);
+    latest = s;
+    ckptJobFree(j);
+    replicaSnapshotTaken(s->index, s->term);
+    startWaitingSends();
+}
+
+/* Loop thread: the checkpoint is taken; names its index's term and membership (the
+ * core's, so here), then hands the sealing's synced writes to a worker: the loop
+ * never waits on the disk. The job stays ckpt (ioSnapshotBusy) until sealed. */
+static void afterCheckpoint(uv_work_t *req, int status) {
+    ckptJob *j = req->data;
+    unref(j->prev);
+    j->prev = NULL;
+    if (j->err) {
+        ckpt = NULL;
+        checkpointFailed(j, j->err);
+        ckptJobFree(j);
+        return;
+    }
+    snapshot *s = calloc(1, sizeof(*s));
     serverAssert(s != NULL);
     s->index = j->applied;
     s->files = j->files;
@@ -378,48 +445,27 @@ static void afterCheckpoint(uv_work_t *req, int status) {
     s->refs = 1;
     if (latest && latest->index >= s->index) {
         /* Nothing applied since the last one: keep that. */
+        ckpt = NULL;
         rmTree(tmp_dir);
         snapshotFree(s);
-        s = NULL;
+        ckptJobFree(j);
         startWaitingSends();
-        goto done;
+        return;
     }
     if (replicaSnapshotMeta(s->index, &s->term, &s->conf) != 0) {
+        ckpt = NULL;
         checkpointFailed(j, "the log no longer holds the checkpoint's index");
         snapshotFree(s);
-        s = NULL;
-        goto done;
+        ckptJobFree(j);
+        return;
     }
     s->meta = formatMeta(s, &s->meta_len);
-    char path[PATH_MAX];
     char name[64];
     snprintf(name, sizeof(name), "%llu-%llu", (unsigned long long)s->index, (unsigned long long)s->term);
-    pathJoin(path, tmp_dir, SNAPSHOT_META);
-    FILE *f = fopen(path, "w");
-    int ok = f && fwrite(s->meta, 1, s->meta_len, f) == s->meta_len;
-    ok = f && fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
-    if (f) fclose(f);
     pathJoin(s->dir, snaps_dir, name);
-    ok = ok && syncPath(tmp_dir, O_RDONLY | O_DIRECTORY) == 0 && rename(tmp_dir, s->dir) == 0 &&
-         syncPath(snaps_dir, O_RDONLY | O_DIRECTORY) == 0;
-    if (!ok) {
-        checkpointFailed(j, strerror(errno));
-        snapshotFree(s);
-        s = NULL;
-        goto done;
-    }
-    serverLog(LL_NOTICE, "Snapshot: taken at index %llu (term %llu): %d files, %llu bytes, in %lld ms",
-              (unsigned long long)s->index, (unsigned long long)s->term, s->nfiles, (unsigned long long)s->bytes,
-              mstime() - j->start_ms);
-    stats.taken++;
-    unref(latest);
-    latest = s;
-    replicaSnapshotTaken(s->index, s->term);
-    startWaitingSends();
-done:
-    free(j->files);
-    free(j->err);
-    free(j);
+    j->sealing = s;
+    int rc = uv_queue_work(uv_default_loop(), &j->req, runSeal, afterSeal);
+    if (rc != 0) serverPanic("uv_queue_work: %s", uv_strerror(rc));
 }
 
 void ioTakeSnapshot(void) {
