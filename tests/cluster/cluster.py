@@ -1,7 +1,7 @@
 """Real multi-node raftkv clusters for the black-box cluster tests.
 
 A Cluster runs N src/raftkv-server processes on 127.0.0.1, each on a random
-free port in 20000-40000 with its own data directory and log file (reusing the
+free port in 20000-32000 with its own data directory and log file (reusing the
 single-node Server class of tests/blackbox). Nodes are stopped by PID.
 
 Cutting nodes off (network partitions): a per-link TCP proxy in the test.
@@ -126,7 +126,7 @@ class LinkProxy:
         for _ in range(50):
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             try:
-                s.bind(("127.0.0.1", random.randint(20000, 40000)))
+                s.bind(("127.0.0.1", random.randint(20000, 32000)))
             except OSError:
                 s.close()
                 continue

@@ -47,7 +47,7 @@ ports = [7001, 7002, 7003]
 if not all(free(p) for p in ports):
     ports = []
     for _ in range(1000):
-        p = random.randint(20000, 40000)
+        p = random.randint(20000, 32000)
         if p not in ports and free(p):
             ports.append(p)
         if len(ports) == 3:
