@@ -122,18 +122,10 @@ class LinkProxy:
         self.closed = False
         self.lock = threading.Lock()
         self.socks = set()
-        self.lsock = None
-        for _ in range(50):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            try:
-                s.bind(("127.0.0.1", random.randint(20000, 32000)))
-            except OSError:
-                s.close()
-                continue
-            self.lsock = s
-            break
-        if self.lsock is None:
-            raise RuntimeError("no free port for a link proxy")
+        # Port 0: the kernel's pick, from the ephemeral range, so never one of the
+        # nodes' ports (pick_port keeps below it) picked but not bound yet.
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.bind(("127.0.0.1", 0))
         self.port = self.lsock.getsockname()[1]
         self.lsock.listen(16)
         self.lsock.settimeout(0.2)
