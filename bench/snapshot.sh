@@ -23,7 +23,7 @@
 # BENCH_CATCHUP_TIMEOUT s prints "not caught up" (BELOW). Every wait is bounded.
 #
 # Environment: BENCH_SNAPSHOT_N (requests per run, default 300000), BENCH_SNAPSHOT_PRELOAD_MB
-# (256), BENCH_SNAPSHOT_GB (catch-up data set, default 1), BENCH_SNAPSHOT_VALUE (value bytes of
+# (256), BENCH_SNAPSHOT_GB (catch-up data set in GB, may be fractional, default 1), BENCH_SNAPSHOT_VALUE (value bytes of
 # the loaded data, default 4096), BENCH_SNAPSHOT_THRESHOLD (entries, "on" runs and the catch-up,
 # default 100), BENCH_SNAPSHOT_TRAILING (snapshot-trailing-entries for the catch-up, default 10),
 # BENCH_SNAPSHOT_WAIT (120), BENCH_CATCHUP_TIMEOUT (300), BENCH_ROUNDS, BENCH_TIMEOUT.
@@ -138,11 +138,12 @@ snapshotLoadRow() {
 # catchUpRow LEADER_INDEX: load up to BENCH_SNAPSHOT_GB, compact, add node 4, time its catch-up.
 catchUpRow() {
     local l=$1 port=${CLUSTER_PORTS[$1]} gb=${BENCH_SNAPSHOT_GB:-1} applied target bytes sent0 sent
-    local start now secs role idx how mb deadline loaded
+    local start now secs role idx how mb deadline loaded total
     snapMode on
-    mb=$((gb * 1024 - ${BENCH_SNAPSHOT_PRELOAD_MB:-256}))
+    total=$(awk -v g="$gb" 'BEGIN { printf "%d", g * 1024 }') # BENCH_SNAPSHOT_GB may be fractional
+    mb=$((total - ${BENCH_SNAPSHOT_PRELOAD_MB:-256}))
     loaded=${BENCH_SNAPSHOT_PRELOAD_MB:-256}
-    [ "$mb" -gt 0 ] && loadData "$port" "$mb" && loaded=$((gb * 1024))
+    [ "$mb" -gt 0 ] && loadData "$port" "$mb" && loaded=$total
     setAll snapshot-trailing-entries "${BENCH_SNAPSHOT_TRAILING:-10}"
     applied=$(raftField "$port" raft_applied_index)
     # One more batch of writes so that a snapshot past the load's last entry is due.
