@@ -372,14 +372,20 @@ static void runCheckpoint(uv_work_t *req) {
     if (!j->err) qsort(j->files, (size_t)j->nfiles, sizeof(snapFile), cmpFile);
 }
 
-static void checkpointFailed(ckptJob *j, const char *why) {
-    serverLog(LL_WARNING, "Snapshot: taking a checkpoint failed: %s", why);
+/* Ends job j (ckpt is free again) without a new snapshot: s, the one it would have
+ * been (or NULL), is dropped; why (or NULL: nothing new to take) is logged as a
+ * failure, which fails the sends waiting for a fresh snapshot. */
+static void ckptEnd(ckptJob *j, snapshot *s, const char *why) {
+    ckpt = NULL;
     rmTree(tmp_dir);
-    stats.failed++;
-    failWaitingSends();
-}
-
-static void ckptJobFree(ckptJob *j) {
+    if (why) {
+        serverLog(LL_WARNING, "Snapshot: taking a checkpoint failed: %s", why);
+        stats.failed++;
+        failWaitingSends();
+    } else {
+        startWaitingSends();
+    }
+    if (s) snapshotFree(s);
     free(j->files);
     free(j->err);
     free(j);
@@ -404,20 +410,18 @@ static void runSeal(uv_work_t *req) {
 static void afterSeal(uv_work_t *req, int status) {
     ckptJob *j = req->data;
     snapshot *s = j->sealing;
-    ckpt = NULL;
     if (j->err) {
-        checkpointFailed(j, j->err);
-        snapshotFree(s);
-        ckptJobFree(j);
+        ckptEnd(j, s, j->err);
         return;
     }
+    ckpt = NULL;
     serverLog(LL_NOTICE, "Snapshot: taken at index %llu (term %llu): %d files, %llu bytes, in %lld ms",
               (unsigned long long)s->index, (unsigned long long)s->term, s->nfiles, (unsigned long long)s->bytes,
               mstime() - j->start_ms);
     stats.taken++;
     unref(latest);
     latest = s;
-    ckptJobFree(j);
+    free(j);   /* its files moved into s */
     replicaSnapshotTaken(s->index, s->term);
     startWaitingSends();
 }
@@ -430,9 +434,7 @@ static void afterCheckpoint(uv_work_t *req, int status) {
     unref(j->prev);
     j->prev = NULL;
     if (j->err) {
-        ckpt = NULL;
-        checkpointFailed(j, j->err);
-        ckptJobFree(j);
+        ckptEnd(j, NULL, j->err);
         return;
     }
     snapshot *s = calloc(1, sizeof(*s));
@@ -444,19 +446,11 @@ static void afterCheckpoint(uv_work_t *req, int status) {
     j->files = NULL;
     s->refs = 1;
     if (latest && latest->index >= s->index) {
-        /* Nothing applied since the last one: keep that. */
-        ckpt = NULL;
-        rmTree(tmp_dir);
-        snapshotFree(s);
-        ckptJobFree(j);
-        startWaitingSends();
+        ckptEnd(j, s, NULL);   /* nothing applied since the last one: keep that */
         return;
     }
     if (replicaSnapshotMeta(s->index, &s->term, &s->conf) != 0) {
-        ckpt = NULL;
-        checkpointFailed(j, "the log no longer holds the checkpoint's index");
-        snapshotFree(s);
-        ckptJobFree(j);
+        ckptEnd(j, s, "the log no longer holds the checkpoint's index");
         return;
     }
     s->meta = formatMeta(s, &s->meta_len);

@@ -998,7 +998,6 @@ static void requireNoBatchIters(const char *what) {
     if (st.batch_iters) fatal(what, "an iterator over the batch is still live");
 }
 
-
 void storeClear(int cf, uint64_t entry_index) {
     rocksdb_column_family_handle_t *h = cfHandle(cf);
     char *rerr = NULL;
