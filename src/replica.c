@@ -539,7 +539,6 @@ static replicaWrite *newWrite(void) {
     w->truncate_from = 0;
     w->nentries = 0;
     w->data_len = 0;
-    w->has_hs = 0;
     w->nafter = 0;
     w->next = NULL;
     return w;
@@ -568,10 +567,7 @@ static void queueWrite(const raftUpdate *u) {
         next_write->truncate_from = u->truncate_from;
     }
     replicaWrite *w = next_write;
-    if (u->hs_changed) {
-        w->has_hs = 1;
-        w->hs = u->hs;
-    }
+    w->hs = u->hs;
     for (size_t i = 0; i < u->nentries; i++) {
         const raftEntry *e = &u->entries[i];
         if (w->nentries == w->entries_cap) {

@@ -12,14 +12,13 @@
 #include "raft/raft.h"
 
 /* One synced log write: delete entries >= truncate_from (0 = none), append
- * entries, store the hard state when has_hs. Owns every buffer in it. */
+ * entries, store the hard state hs. Owns every buffer in it. */
 typedef struct replicaWrite {
     uint64_t truncate_from;
     raftEntry *entries;
     size_t nentries, entries_cap;
     unsigned char *data;            /* the entries' payloads, back to back */
     size_t data_len, data_cap;
-    int has_hs;
     raftHardState hs;
     raftMsg *after;                 /* messages to send once durable (no entries) */
     size_t nafter, after_cap;

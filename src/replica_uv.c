@@ -42,7 +42,7 @@ static void runWrite(uv_work_t *req) {
         ents[i].len = w->entries[i].len;
     }
     storeHardState hs = {w->hs.term, w->hs.vote, w->hs.commit};
-    storeLogWrite(w->truncate_from, ents, w->nentries, w->has_hs ? &hs : NULL);
+    storeLogWrite(w->truncate_from, ents, w->nentries, &hs);
 }
 
 static void afterWrite(uv_work_t *req, int status) {

@@ -1138,7 +1138,7 @@ void raftGetUpdate(raft *r, raftUpdate *u) {
     startReadRound(r);
     memset(u, 0, sizeof(*u));
     u->hs = hardState(r);
-    u->hs_changed = memcmp(&u->hs, &r->prev_hs, sizeof(u->hs)) != 0;
+    u->hs_changed = u->hs.term != r->prev_hs.term || u->hs.vote != r->prev_hs.vote;
     u->truncate_from = r->truncate_from;
     if (r->next_handoff <= lastIndex(r)) {
         u->entries = entryAt(r, r->next_handoff);

@@ -13,7 +13,11 @@
  *         raftUpdate u; raftGetUpdate(r, &u);
  *         1. send u.msgs now (may overlap with the write below);
  *         2. queue one ordered write: if u.truncate_from, delete log entries
- *            >= it; append u.entries; store u.hs if u.hs_changed; fsync;
+ *            >= it; append u.entries; store u.hs; fsync. A write is due when
+ *            u.hs_changed (term or vote), entries, a truncation or
+ *            msgs_after_persist ask for one; a commit index that advanced
+ *            alone needs none (it is a hint: a restart that finds an older
+ *            one re-learns it from the leader);
  *         3. apply u.committed in order (already durable locally);
  *            answer u.reads once applied >= index; fail u.dropped_reads;
  *         raftAdvance(r, &u);   -- copy what the write and step 4 need first
@@ -293,7 +297,7 @@ typedef struct raftRead {
 } raftRead;
 
 typedef struct raftUpdate {
-    int hs_changed;
+    int hs_changed;             /* term or vote changed: hs must be durable first */
     raftHardState hs;           /* persist together with the entries */
     uint64_t truncate_from;     /* 0, or: delete persisted entries >= this first */
     raftEntry *entries;         /* append, fsync, then raftPersisted() */

@@ -315,6 +315,8 @@ TEST(test_heartbeat_commit) {
     raftStep(r, &hb);
     raftGetUpdate(r, &u);
     CHECK_EQ_INT(u.hs.commit, 2);
+    CHECK_EQ_INT(u.hs_changed, 0);              /* a commit alone asks for no write */
+    CHECK_EQ_INT(u.nentries + u.nmsgs_after_persist, 0);
     CHECK_EQ_INT(u.ncommitted, 2);
     CHECK_EQ_INT(u.nmsgs, 1);
     CHECK_EQ_INT(u.msgs[0].type, RAFT_MSG_HEARTBEAT_RESP);

@@ -273,7 +273,6 @@ typedef struct simWrite {
     uint64_t truncate_from;
     raftEntry *ents;                /* deep-copied */
     size_t nents;
-    int hs_changed;
     raftHardState hs;
     raftMsg *msgs;                  /* after-persist messages, deep-copied */
     size_t nmsgs;
@@ -586,7 +585,6 @@ static void queueWrite(simNode *n, const raftUpdate *u) {
         w.ents[i] = u->entries[i];
         w.ents[i].data = dupBytes(u->entries[i].data, u->entries[i].len);
     }
-    w.hs_changed = u->hs_changed;
     w.hs = u->hs;
     w.nmsgs = u->nmsgs_after_persist;
     w.msgs = xmalloc(w.nmsgs * sizeof(raftMsg));
@@ -728,7 +726,7 @@ static void completeWrites(simNode *n) {
             if (w->ents[i].index != logLast(d) + 1) fail("node %" PRIu64 " writes out of order", n->id);
             logPush(d, &w->ents[i]);
         }
-        if (w->hs_changed) n->dhs = w->hs;
+        n->dhs = w->hs;
         for (size_t i = 0; i < w->nmsgs; i++) netSend(&w->msgs[i]);
         if (w->nents) raftPersisted(n->r, w->ents[w->nents - 1].index, w->ents[w->nents - 1].term);
         writeFree(w);
