@@ -51,6 +51,7 @@ static void onPendingBatch(uv_idle_t *h) {
 static void beforeSleep(uv_prepare_t *h) {
     replicaBeforeSleep();
     handleClientsBeforeSleep();
+    storeApplyKick();
     /* Clients resumed just now may have proposed: the next iteration must not
      * wait for an event to propose them (an active idle handle makes the poll
      * return at once). */

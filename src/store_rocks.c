@@ -77,9 +77,11 @@ static struct {
     rocksdb_writebatch_t *logbatch;  /* persistence thread, under loglock */
     pthread_mutex_t loglock;
     pthread_t writer;                /* the apply writer thread */
-    pthread_mutex_t wlock;           /* guards writing, stop; wcond signals both ways */
-    pthread_cond_t wcond;
+    pthread_mutex_t wlock;           /* guards writing, stop, applied_written */
+    pthread_cond_t wake;             /* to the writer: writing or stop was set */
+    pthread_cond_t idle;             /* from the writer: writing went back to 0 */
     int writing, stop;
+    int queued;                      /* loop thread: st.flying committed, not handed over */
     uint64_t flying_applied;         /* the applied index st.flying writes */
     row **wrows;                     /* the data rows the writer adds to st.flying */
     size_t nwrows, wrows_cap;
@@ -475,44 +477,61 @@ static void putApplied(rocksdb_writebatch_t *b, uint64_t idx) {
 }
 
 /* Inserting a batch into the memtables is most of an apply's cost (a skiplist insert
- * per key), so the loop thread does not wait for it: storeApplyCommit hands the batch
- * (st.flying, and st.wrows, the data rows this thread sorts and adds to it) to this
- * thread and goes on; those rows stay readable (and alive) in rc.fl. One
- * batch is in flight at a time: the next commit, and every read that rc.fl cannot
- * answer (other CFs, iterators, storeClear), waits for it first (storeApplyWait), so
- * RocksDB sees the batches in commit order and a read never misses one. The write is
- * unsynced as before: the next synced log write covers it. A crash may lose the last
- * committed batch; its entries are in the log, after the applied index, and replay. */
+ * per key), so the loop thread does not wait for it: storeApplyCommit readies the
+ * batch (st.flying, and st.wrows, the data rows the writer sorts and adds to it) and
+ * storeApplyKick hands it to this thread; those rows stay readable (and alive) in
+ * rc.fl. One batch is in flight at a time: the next commit, and every read that rc.fl
+ * cannot answer (other CFs, iterators, storeClear), waits for it first
+ * (storeApplyWait, which writes a batch not handed over yet itself), so RocksDB sees
+ * the batches in commit order and a read never misses one. The write is unsynced as
+ * before: the next synced log write covers it. A crash may lose the last committed
+ * batch; its entries are in the log, after the applied index, and replay. */
+static void writeFlying(void) {
+    char *rerr = NULL;
+    putRows(st.wrows, st.nwrows, NULL, st.flying);
+    putApplied(st.flying, st.flying_applied);
+    rocksdb_write(st.db, st.wnosync, st.flying, &rerr);
+    if (rerr) fatal("apply batch write failed", rerr);
+}
+
 static void *applyWriter(void *arg) {
     (void)arg;
     pthread_mutex_lock(&st.wlock);
     for (;;) {
-        while (!st.writing && !st.stop) pthread_cond_wait(&st.wcond, &st.wlock);
+        while (!st.writing && !st.stop) pthread_cond_wait(&st.wake, &st.wlock);
         if (!st.writing) break;
         pthread_mutex_unlock(&st.wlock);
-        char *rerr = NULL;
-        putRows(st.wrows, st.nwrows, NULL, st.flying);
-        putApplied(st.flying, st.flying_applied);
-        rocksdb_write(st.db, st.wnosync, st.flying, &rerr);
-        if (rerr) fatal("apply batch write failed", rerr);
+        writeFlying();
         pthread_mutex_lock(&st.wlock);
         st.applied_written = st.flying_applied;
         st.writing = 0;
-        pthread_cond_broadcast(&st.wcond);
+        pthread_cond_broadcast(&st.idle);
     }
     pthread_mutex_unlock(&st.wlock);
     return NULL;
 }
 
-/* Any thread: returns once no apply write is in flight. */
-static void writerIdle(void) {
+void storeApplyKick(void) {
+    if (!st.queued) return;
+    st.queued = 0;
     pthread_mutex_lock(&st.wlock);
-    while (st.writing) pthread_cond_wait(&st.wcond, &st.wlock);
+    st.writing = 1;
     pthread_mutex_unlock(&st.wlock);
+    pthread_cond_signal(&st.wake);
 }
 
 void storeApplyWait(void) {
-    writerIdle();
+    if (st.queued) {
+        /* Waiting for the writer would cost two thread wake-ups. */
+        st.queued = 0;
+        writeFlying();
+        pthread_mutex_lock(&st.wlock);
+        st.applied_written = st.flying_applied;
+        pthread_mutex_unlock(&st.wlock);
+    }
+    pthread_mutex_lock(&st.wlock);
+    while (st.writing) pthread_cond_wait(&st.idle, &st.wlock);
+    pthread_mutex_unlock(&st.wlock);
     flyingEnd();
 }
 
@@ -601,8 +620,9 @@ int storeOpen(const char *dir, const storeOptions *opt, char **err) {
     st.logbatch = rocksdb_writebatch_create();
     pthread_mutex_init(&st.loglock, NULL);
     pthread_mutex_init(&st.wlock, NULL);
-    pthread_cond_init(&st.wcond, NULL);
-    st.writing = st.stop = 0;
+    pthread_cond_init(&st.wake, NULL);
+    pthread_cond_init(&st.idle, NULL);
+    st.writing = st.stop = st.queued = 0;
     if (pthread_create(&st.writer, NULL, applyWriter, NULL) != 0)
         fatal("starting the apply writer", NULL);
     st.in_batch = 0;
@@ -630,11 +650,12 @@ void storeClose(void) {
     storeApplyWait();
     pthread_mutex_lock(&st.wlock);
     st.stop = 1;
-    pthread_cond_broadcast(&st.wcond);
     pthread_mutex_unlock(&st.wlock);
+    pthread_cond_signal(&st.wake);
     pthread_join(st.writer, NULL);
     pthread_mutex_destroy(&st.wlock);
-    pthread_cond_destroy(&st.wcond);
+    pthread_cond_destroy(&st.wake);
+    pthread_cond_destroy(&st.idle);
     rowCacheFree();
     rocksdb_writebatch_wi_destroy(st.apply);
     rocksdb_writebatch_destroy(st.flying);
@@ -792,7 +813,7 @@ static void putLogStart(rocksdb_writebatch_t *b, rocksdb_column_family_handle_t 
 void storeLogCompact(uint64_t index, uint64_t term, const void *conf, size_t conflen) {
     char from[LOG_KEY_LEN], to[LOG_KEY_LEN], *rerr = NULL;
 
-    writerIdle();
+    storeApplyWait();
     pthread_mutex_lock(&st.wlock);
     uint64_t written = st.applied_written;
     pthread_mutex_unlock(&st.wlock);
@@ -1070,11 +1091,8 @@ void storeApplyCommit(uint64_t applied_index) {
     st.in_batch = 0;
     __atomic_store_n(&st.applied, applied_index, __ATOMIC_RELEASE);
     overlayToFlying();
-    pthread_mutex_lock(&st.wlock);
     st.flying_applied = applied_index;
-    st.writing = 1;
-    pthread_cond_broadcast(&st.wcond);
-    pthread_mutex_unlock(&st.wlock);
+    st.queued = 1;
 }
 
 uint64_t storeAppliedIndex(void) {
