@@ -3,7 +3,8 @@
  * Owns the raft instance, the batch of commands proposed during the current
  * loop iteration, the FIFO of proposals waiting for their replies, and the
  * queue of log writes. Happy path, once per loop iteration (replicaBeforeSleep):
- * every command proposed since the last one goes into the core as ONE entry
+ * every command proposed since the last one goes into the core as ONE entry (a
+ * leader with peers waits until its previous entry committed, see batchWaits)
  * ([now_ms][RESP command]...); the core's update is routed: messages to
  * peers, entries + hard state to the persistence thread (one synced write;
  * while it runs, later updates queue and go out merged as the next write:
@@ -191,8 +192,25 @@ uint64_t replicaUnapplied(void) {
     return wq_len;
 }
 
+static int writeInline(void);
+
+/* A leader with peers keeps one batch of commands replicating at a time: what
+ * arrives meanwhile goes out as the next entry once that one commits (or sooner
+ * when it reaches max-batch-bytes). Each round costs every node a few thread and
+ * process wake-ups, so fewer, larger rounds leave more CPU for the commands: 3 nodes
+ * on 2 cores, SET -c 50 -P 1, 12.4-14.6k vs 10.9-12.5k ops/s and 85-95 vs 107-119 us
+ * of CPU per SET (interleaved runs); a lone client's latency is unchanged (its next
+ * write waits for its previous anyway). The core still pipelines AppendEntries to a
+ * follower that is behind. */
+static int batchWaits(void) {
+    if (role != RAFT_LEADER || batch_len >= (size_t)server.max_batch_bytes || writeInline()) return 0;
+    raftInfo in;
+    raftGetInfo(R, &in);
+    return in.commit < in.last_index;
+}
+
 int replicaHasBatch(void) {
-    return batch_cmds > 0;
+    return batch_cmds > 0 && !batchWaits();
 }
 
 int replicaIsLeader(void) {
@@ -725,7 +743,7 @@ static void processUpdates(void) {
 
 /* Once per loop iteration, before replies are written. */
 void replicaBeforeSleep(void) {
-    flushBatch();
+    if (!batchWaits()) flushBatch();
     askReadRound();
     processUpdates();
     submitNextWrite();

@@ -19,7 +19,8 @@ void replicaPropose(client *c);
 void replicaProposeCommand(int argc, const slice *argv);
 /* Proposals (client or server) made on this node and not applied yet. */
 uint64_t replicaUnapplied(void);
-/* 1 while commands wait to be proposed at the next replicaBeforeSleep. */
+/* 1 while commands wait to be proposed at the next replicaBeforeSleep (not while
+ * they wait for the leader's entry in flight to commit: its answers wake the loop). */
 int replicaHasBatch(void);
 int replicaIsLeader(void);
 /* Leader, and its term's no-op is applied: it may serve reads and writes. */

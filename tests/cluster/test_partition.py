@@ -5,7 +5,7 @@ its unreplicated writes are gone; a follower cut off and back does not
 depose a healthy leader (pre-vote)."""
 import time
 
-from blackbox.resp import Error
+from blackbox.resp import Conn, Error, encode
 
 from .cluster import key_slot
 from .test_failover import _mget, _write_batch
@@ -22,6 +22,36 @@ def _wait_info(node, pred, timeout):
             return info
         time.sleep(0.05)
     raise AssertionError("node %d: condition not met within %.1f s: %r" % (node.node_id, timeout, info))
+
+
+def test_writes_behind_an_uncommitted_entry_wait_and_are_refused_unlogged(make_cluster):
+    """The leader keeps one batch replicating at a time: writes arriving while
+    it is uncommitted wait as the next batch, in memory. Cut off, the leader
+    logs the first write only; once it steps down, that one is -TIMEOUT (its
+    fate is unknown) and the waiting ones -CLUSTERDOWN (never logged)."""
+    cl = make_cluster(proxied=True)
+    old = cl.wait_leader()
+    assert old.call("SET", "before", "1") == "OK"
+    last0 = int(old.info_raft()["raft_last_index"])
+    cl.cut(old.node_id)
+    conns = [Conn(old.port, timeout=4 * cl.et + 5) for _ in range(4)]
+    try:
+        conns[0].send(encode("SET", "first", "1"))
+        _wait_info(old, lambda i: int(i["raft_last_index"]) == last0 + 1, 2)
+        for i, c in enumerate(conns[1:]):
+            c.send(encode("SET", "waiting:%d" % i, "1"))
+            time.sleep(0.05)
+        replies = [c.read_reply() for c in conns]
+    finally:
+        for c in conns:
+            c.close()
+    assert isinstance(replies[0], Error) and replies[0].startswith("TIMEOUT"), replies
+    for r in replies[1:]:
+        assert isinstance(r, Error) and r.startswith("CLUSTERDOWN"), replies
+    assert int(old.info_raft()["raft_last_index"]) == last0 + 1
+    cl.heal()
+    new = cl.wait_leader()
+    assert _mget(new, ["before", "waiting:0", "waiting:1", "waiting:2"]) == [b"1", None, None, None]
 
 
 def test_cut_off_leader_steps_down_and_loses_unreplicated_writes(make_cluster):
