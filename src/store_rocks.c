@@ -496,9 +496,10 @@ static void writeFlying(void) {
 
 /* RocksDB counts into a thread-local perf context on every operation unless the
  * calling thread turned it off: ~5% of a follower's samples under SET load went to
- * __tls_get_addr and the context's TLS init (perf). Every thread that calls
- * RocksDB here turns it off: the loop thread (storeOpen), the apply writer, and
- * the persistence worker (storeLogWrite, which any pool thread may run). */
+ * __tls_get_addr and the context's TLS init (perf). The threads on the write and
+ * read paths turn it off: the loop thread (storeOpen), the apply writer, and the
+ * persistence worker (storeLogWrite, which any pool thread may run); a snapshot's
+ * worker keeps counting (a few calls per snapshot). */
 static void perfOff(void) {
     rocksdb_set_perf_level(rocksdb_disable);
 }
