@@ -492,6 +492,9 @@ static void writeFlying(void) {
     putApplied(st.flying, st.flying_applied);
     rocksdb_write(st.db, st.wnosync, st.flying, &rerr);
     if (rerr) fatal("apply batch write failed", rerr);
+    pthread_mutex_lock(&st.wlock);
+    st.applied_written = st.flying_applied;
+    pthread_mutex_unlock(&st.wlock);
 }
 
 /* RocksDB counts into a thread-local perf context on every operation unless the
@@ -514,7 +517,6 @@ static void *applyWriter(void *arg) {
         pthread_mutex_unlock(&st.wlock);
         writeFlying();
         pthread_mutex_lock(&st.wlock);
-        st.applied_written = st.flying_applied;
         st.writing = 0;
         pthread_cond_broadcast(&st.idle);
     }
@@ -536,9 +538,6 @@ void storeApplyWait(void) {
         /* Waiting for the writer would cost two thread wake-ups. */
         st.queued = 0;
         writeFlying();
-        pthread_mutex_lock(&st.wlock);
-        st.applied_written = st.flying_applied;
-        pthread_mutex_unlock(&st.wlock);
     }
     pthread_mutex_lock(&st.wlock);
     while (st.writing) pthread_cond_wait(&st.idle, &st.wlock);
