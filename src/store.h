@@ -173,10 +173,11 @@ void storeClear(int cf, uint64_t entry_index);
  * storeAppliedIndex after the restart says which, and the log must still hold the
  * entries after it (storeLogCompact checks). Aborts on error. No iterator may be live. */
 void storeApplyCommit(uint64_t applied_index);
-/* Loop thread: hands the committed batch, if any, to the apply writer. Waking that
- * thread costs the caller ~100 us in a VM, so the loop calls this once per iteration
- * after the replies are written; a batch never handed over is written by the next
- * storeApplyWait (storeApplyCommit calls it) on the calling thread. */
+/* Loop thread: hands the committed batch, if any, to the apply writer, or writes a
+ * small one itself (cheaper than the wake-up). Waking that thread costs the caller
+ * ~100 us in a VM, so the loop calls this once per iteration after the replies are
+ * written; a batch never handed over is written by the next storeApplyWait
+ * (storeApplyCommit calls it) on the calling thread. */
 void storeApplyKick(void);
 
 /* Loop thread: returns once every committed batch is written to RocksDB (a process

@@ -524,9 +524,19 @@ static void *applyWriter(void *arg) {
     return NULL;
 }
 
+/* A committed batch of at most this many data rows is written on the loop thread
+ * itself: waking the writer costs more than its memtable inserts (~2 us a row; a
+ * wake-up 50-150 us of CPU in a VM). SET -c 50 -P 1 (batches of ~30) on one node:
+ * ~7% less server CPU per SET. */
+#define APPLY_INLINE_MAX_ROWS 64
+
 void storeApplyKick(void) {
     if (!st.queued) return;
     st.queued = 0;
+    if (st.nwrows <= APPLY_INLINE_MAX_ROWS) {
+        writeFlying();
+        return;
+    }
     pthread_mutex_lock(&st.wlock);
     st.writing = 1;
     pthread_mutex_unlock(&st.wlock);
