@@ -668,6 +668,111 @@ static void commitOne(uint64_t idx, const char *k, const char *v) {
     storeApplyCommit(idx);
 }
 
+/* Batches large enough to go to the apply writer thread, committed and kicked as the
+ * loop does (a kick after most commits, so the next commit often finds the writer
+ * still busy). Reads between commits (rows, other CFs, iterators) see every commit;
+ * a clear, a close and a reopen keep them all. */
+enum { KICK_KEYS = 300, KICK_ROWS = 120 };
+
+static void kickRound(int round, int *val) {
+    storeApplyBegin();
+    for (int j = 0; j < KICK_ROWS; j++) {
+        int key = (round * 37 + j * 11) % KICK_KEYS;
+        char k[16], v[16];
+        snprintf(k, sizeof(k), "c%03d", key);
+        snprintf(v, sizeof(v), "r%d", round);
+        put(STORE_CF_DATA, k, v);
+        val[key] = round;
+    }
+    char r[16];
+    snprintf(r, sizeof(r), "%d", round);
+    put(STORE_CF_META, "round", r);
+    storeApplyCommit((uint64_t)round);
+}
+
+static int kickMatches(const int *val) {
+    int bad = 0, n = 0, present = 0;
+    for (int key = 0; key < KICK_KEYS; key++) {
+        char k[16], v[16];
+        snprintf(k, sizeof(k), "c%03d", key);
+        snprintf(v, sizeof(v), "r%d", val[key]);
+        if (!holds(k, val[key] ? v : NULL)) bad++;
+        present += val[key] != 0;
+    }
+    storeIter *it = storeIterNew(STORE_CF_DATA);
+    for (storeIterSeek(it, NULL, 0); storeIterValid(it); storeIterNext(it)) n++;
+    storeIterFree(it);
+    return bad == 0 && n == present;
+}
+
+TEST(test_kicked_commits_are_read_and_kept) {
+    static int val[KICK_KEYS];
+    char buf[16];
+    memset(val, 0, sizeof(val));
+    freshDir();
+    CHECK(openStore() == 0);
+    for (int round = 1; round <= 150; round++) {
+        kickRound(round, val);
+        CHECK_EQ_INT(storeAppliedIndex(), (uint64_t)round);
+        if (round % 3) storeApplyKick();
+        int key = (round * 37) % KICK_KEYS;
+        char k[16], v[16];
+        snprintf(k, sizeof(k), "c%03d", key);
+        snprintf(v, sizeof(v), "r%d", round);
+        CHECK(holds(k, v));
+        if (round % 10 == 0) {
+            CHECK(getStr(STORE_CF_META, "round", buf, sizeof(buf)) && atoi(buf) == round);
+            CHECK(kickMatches(val));
+        }
+        if (round == 100) {
+            storeApplyBegin();
+            storeClear(STORE_CF_DATA, 101);
+            storeApplyCommit(101);
+            memset(val, 0, sizeof(val));
+            round = 101;
+        }
+    }
+    CHECK(kickMatches(val));
+    storeClose();
+    CHECK(openStore() == 0);
+    CHECK_EQ_INT(storeAppliedIndex(), 150);
+    CHECK(getStr(STORE_CF_META, "round", buf, sizeof(buf)) && strcmp(buf, "150") == 0);
+    CHECK(kickMatches(val));
+    storeClose();
+}
+
+/* Child process: 60 such rounds, kicked, then dies without closing. */
+static void crashAfterKickedCommits(void) {
+    static int val[KICK_KEYS];
+    if (openStore() != 0) _exit(2);
+    for (int round = 1; round <= 60; round++) {
+        kickRound(round, val);
+        storeApplyKick();
+    }
+    _exit(0);
+}
+
+/* A crash may lose the commits still in flight, but only whole commits and only the
+ * last ones: the store holds exactly the rounds up to its applied index. */
+TEST(test_crash_with_kicked_commits_keeps_a_prefix) {
+    static int val[KICK_KEYS];
+    freshDir();
+    pid_t pid = fork();
+    if (pid == 0) crashAfterKickedCommits();
+    int status;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(openStore() == 0);
+    uint64_t applied = storeAppliedIndex();
+    CHECK(applied <= 60);
+    memset(val, 0, sizeof(val));
+    for (int round = 1; round <= (int)applied; round++)
+        for (int j = 0; j < KICK_ROWS; j++) val[(round * 37 + j * 11) % KICK_KEYS] = round;
+    CHECK(kickMatches(val));
+    char buf[16];
+    if (applied) CHECK(getStr(STORE_CF_META, "round", buf, sizeof(buf)) && (uint64_t)atoi(buf) == applied);
+    storeClose();
+}
+
 TEST(test_read_cache_overwrite_delete_absent) {
     freshDir();
     CHECK(openStore() == 0);
@@ -1011,6 +1116,8 @@ int main(int argc, char **argv) {
         RUN(test_crash_loses_only_whole_last_batches);
         RUN(test_reads_see_committed_batch_in_flight);
         RUN(test_log_writes_concurrent_with_apply);
+        RUN(test_kicked_commits_are_read_and_kept);
+        RUN(test_crash_with_kicked_commits_keeps_a_prefix);
         RUN(test_read_cache_overwrite_delete_absent);
         RUN(test_read_cache_batch_overlay);
         RUN(test_read_cache_clear);
@@ -1022,6 +1129,7 @@ int main(int argc, char **argv) {
         RUN(test_clear_is_atomic_with_applied_index);
         RUN(test_reopen_keeps_everything);
         RUN(test_reads_see_committed_batch_in_flight);
+        RUN(test_kicked_commits_are_read_and_kept);
         storeSetReadCacheBytes(STORE_DEFAULT_READ_CACHE_BYTES);
     }
     if (dir[0]) nftw(dir, rmEntry, 16, FTW_DEPTH | FTW_PHYS);
