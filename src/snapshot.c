@@ -177,18 +177,42 @@ static void afterRemove(uv_work_t *req, int status) {
     free(req->data);
 }
 
+/* Removes r->dir on a worker thread: unlinking a directory's files took the loop
+ * up to ~100 ms on a busy disk. */
+static void removeOnWorker(rmJob *r) {
+    r->req.data = r;
+    int rc = uv_queue_work(uv_default_loop(), &r->req, runRemove, afterRemove);
+    if (rc != 0) serverPanic("uv_queue_work: %s", uv_strerror(rc));
+}
+
 /* Drops a reference. The last one removes the snapshot's directory on a worker
- * thread (unlinking its files took the loop up to ~100 ms on a busy disk); a
- * crash first leaves a directory that the next start removes. */
+ * thread; a crash first leaves a directory that the next start removes. */
 static void unref(snapshot *s) {
     if (!s || --s->refs) return;
     rmJob *r = malloc(sizeof(*r));
     serverAssert(r != NULL);
     memcpy(r->dir, s->dir, sizeof(r->dir));
-    r->req.data = r;
-    int rc = uv_queue_work(uv_default_loop(), &r->req, runRemove, afterRemove);
-    if (rc != 0) serverPanic("uv_queue_work: %s", uv_strerror(rc));
+    removeOnWorker(r);
     snapshotFree(s);
+}
+
+#define TRASH_PREFIX "trash-"
+
+/* Moves dir (under server.dir) to a fresh TRASH_PREFIX name, so that its path is
+ * free at once, and removes it on a worker thread; a crash first leaves the trash
+ * directory, which the next start removes (snapshotInit). */
+static void removeLater(const char *dir) {
+    static unsigned long long seq;
+    rmJob *r = malloc(sizeof(*r));
+    serverAssert(r != NULL);
+    char name[64];
+    snprintf(name, sizeof(name), TRASH_PREFIX "%llu", ++seq);
+    if (pathJoin(r->dir, server.dir, name) != 0 || rename(dir, r->dir) != 0) {
+        free(r);
+        rmTree(dir);
+        return;
+    }
+    removeOnWorker(r);
 }
 
 static char *formatMeta(const snapshot *s, size_t *len) {
@@ -975,7 +999,7 @@ void ioSnapshotInstall(void) {
         return;
     }
     /* The old database is in recv_dir now. */
-    rmTree(recv_dir);
+    removeLater(recv_dir);
     dbInit();
     fsmReload();
     clusterReloadNodes();
@@ -1000,6 +1024,19 @@ void snapshotForgetClient(client *c) {
 
 /* ------------------------------------------------------------ setup */
 
+/* Trash a crash left behind (see removeLater). */
+static void removeTrash(void) {
+    DIR *d = opendir(server.dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[PATH_MAX];
+        if (strncmp(e->d_name, TRASH_PREFIX, sizeof(TRASH_PREFIX) - 1) != 0) continue;
+        if (pathJoin(path, server.dir, e->d_name) == 0) rmTree(path);
+    }
+    closedir(d);
+}
+
 void snapshotInit(void) {
     /* Room for file names under each directory. */
     if (strlen(server.dir) > PATH_MAX - 2 * MAX_FILE_NAME - 64) {
@@ -1011,6 +1048,7 @@ void snapshotInit(void) {
     pathJoin(recv_dir, server.dir, "snapshot-recv");
     rmTree(recv_dir);
     rmTree(tmp_dir);
+    removeTrash();
     if (mkdir(snaps_dir, 0755) != 0 && errno != EEXIST) {
         serverLog(LL_WARNING, "Cannot create %s: %s", snaps_dir, strerror(errno));
         exit(1);

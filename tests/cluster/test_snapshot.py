@@ -227,13 +227,21 @@ def test_lagging_follower_catches_up_by_snapshot(make_cluster):
     n = load_until(leader, 2000, small_value, compacted_past_it, batch=20, what="compacted past the follower")
     wait_snapshot_settled(leader)
     sent0 = ival(leader, "raft_snapshots_sent")
+    node = cl.nodes[f]
+    # What a crash during an earlier install's background removal would leave.
+    (node.dir / "trash-7").mkdir()
+    (node.dir / "trash-7" / "000012.sst").write_bytes(b"x" * 4096)
     cl.restart(f)
-    wait_for(lambda: "Snapshot: installed index" in log_text(cl.nodes[f]), 60, "the follower installs a snapshot")
-    assert ival(cl.nodes[f], "raft_snapshots_installed") >= 1
+    assert not (node.dir / "trash-7").exists(), "the restart left an old trash directory"
+    wait_for(lambda: "Snapshot: installed index" in log_text(node), 60, "the follower installs a snapshot")
+    assert ival(node, "raft_snapshots_installed") >= 1
     count, _ = same_data(cl, f, leader)
     assert count == n
     assert ival(leader, "raft_snapshots_sent") > sent0
     assert "and installed there" in log_text(leader)
+    # The replaced database is removed off the loop, and entirely.
+    wait_for(lambda: not any(p.name.startswith(("trash-", "snapshot-recv")) for p in node.dir.iterdir()),
+             10, "the old database removed")
 
 
 BIG_KEYS = 8000
