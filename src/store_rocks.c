@@ -16,7 +16,8 @@
  * Happy path: the persistence thread appends entries (plus hard state) with one synced
  * write; the loop thread applies committed entries into the batch and commits it with
  * the applied index; the apply writer thread writes that in one unsynced write while
- * the loop thread goes on (see "apply writer"). Every write goes through the same WAL,
+ * the loop thread goes on, or the loop thread itself when the batch is small (see
+ * "apply writer"). Every write goes through the same WAL,
  * one ordered stream (the log write's WAL sync covers every WAL file still unsynced),
  * so the next synced log write makes earlier apply batches durable too; after a crash
  * RocksDB recovers a prefix of the writes, each write whole.
@@ -479,7 +480,8 @@ static void putApplied(rocksdb_writebatch_t *b, uint64_t idx) {
 /* Inserting a batch into the memtables is most of an apply's cost (a skiplist insert
  * per key), so the loop thread does not wait for it: storeApplyCommit readies the
  * batch (st.flying, and st.wrows, the data rows the writer sorts and adds to it) and
- * storeApplyKick hands it to this thread; those rows stay readable (and alive) in
+ * storeApplyKick hands it to this thread (a batch of at most APPLY_INLINE_MAX_ROWS rows
+ * it writes itself); those rows stay readable (and alive) in
  * rc.fl. One batch is in flight at a time: the next commit, and every read that rc.fl
  * cannot answer (other CFs, iterators, storeClear), waits for it first
  * (storeApplyWait, which writes a batch not handed over yet itself), so RocksDB sees
