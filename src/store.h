@@ -1,8 +1,9 @@
 /* store.h -- everything raftkv keeps on disk (implemented over RocksDB in store_rocks.c).
  *
- * One RocksDB database per node. The Raft log and hard state, the keyspace and its
- * side tables all share one write-ahead log, so an apply batch (data + applied index)
- * is atomic, and only log appends need an fsync.
+ * Two RocksDB databases per node under one directory: the Raft log and hard state
+ * (log appends are fsynced), and the keyspace with its side tables and applied index
+ * (an apply batch is one atomic, unsynced write; the state is synced before the log
+ * entries that would replay it are compacted away).
  *
  * Threads: storeLogWrite runs on the persistence thread; the apply batch, storeGet and
  * iterators belong to the loop thread; the store's own apply writer thread writes
@@ -32,9 +33,11 @@ typedef struct storeOptions {
     size_t write_buffer_bytes; /* memtable size of the data CF; 0 = default (32 MB) */
 } storeOptions;
 
-/* Opens (creating if missing) the database in `dir` and its column families.
- * `opt` is borrowed for the call; NULL means all defaults. Returns 0 on success;
- * on failure returns -1 and sets *err to a malloc'd message the caller frees. */
+/* Opens (creating if missing) the store in `dir`: its log database (dir/log) and state
+ * database (dir/state). A directory holding one database of the older layout (log and
+ * state together) is refused. `opt` is borrowed for the call; NULL means all defaults.
+ * Returns 0 on success; on failure returns -1 and sets *err to a malloc'd message the
+ * caller frees. */
 int storeOpen(const char *dir, const storeOptions *opt, char **err);
 
 /* Closes the database. No iterator may be live, no apply batch open, and the
@@ -88,9 +91,9 @@ uint64_t storeLogLastIndex(void);
  * the membership as of it (conf: conflen opaque bytes, at most STORE_CONF_MAX_LEN; the
  * caller's encoding). `index` must not exceed storeAppliedIndex() (it writes the
  * committed apply batch first, storeApplyWait, then checks against the applied index
- * written: aborts), so after a crash the state machine is never behind the log start.
- * Unsynced: a compaction lost in a crash only keeps entries longer. Loop thread; aborts
- * on error. */
+ * written: aborts) and syncs the state database first, so after a crash the state
+ * machine is never behind the log start. The compaction itself is unsynced: lost in a
+ * crash, it only keeps entries longer. Loop thread; aborts on error. */
 #define STORE_CONF_MAX_LEN 1024
 void storeLogCompact(uint64_t index, uint64_t term, const void *conf, size_t conflen);
 
@@ -102,8 +105,8 @@ int storeLogStart(uint64_t *index, uint64_t *term, void *conf, size_t *conflen);
 
 /* ------------------------------------------------------------------ Snapshots */
 
-/* Creates `dir` (must not exist; its parent must) holding a checkpoint of the whole
- * database: hard links to its SST files and copies of its live WAL files, i.e. the
+/* Creates `dir` (must not exist; its parent must) holding a checkpoint of the state
+ * database (a snapshot carries no log): hard links to its SST files and copies of its live WAL files, i.e. the
  * state as of one instant (every write whole). With more than a few MB of live WAL it
  * first waits for a memtable flush (writers go on meanwhile), so the checkpoint carries
  * little WAL; run it on a worker thread (any thread is safe, also during apply batches
@@ -114,11 +117,11 @@ int storeLogStart(uint64_t *index, uint64_t *term, void *conf, size_t *conflen);
 int storeCheckpoint(const char *dir, uint64_t *applied, char **err);
 
 /* Makes the checkpoint in `dir` (a received snapshot whose files are synced) ready to
- * become this node's database: opens it, checks its applied index is `index`, and
- * replaces its Raft records with this node's: the hard state and the log entries after
- * `index` as stored in the open database, the log start (index, term, conf), nothing of
- * the sender's log. One synced write, then closes it. Loop thread, with no log write in
- * flight. Returns 0, or -1 and sets *err (malloc'd). */
+ * become this node's store: opens it, checks its applied index is `index`, moves it into
+ * dir/state and writes a new log database in dir/log holding this node's hard state,
+ * its log entries after `index` as stored in the open store, and the log start (index,
+ * term, conf): one synced write; then syncs the directories. Loop thread, with no log
+ * write in flight. Returns 0, or -1 and sets *err (malloc'd; the caller removes `dir`). */
 int storeSnapshotPrepare(const char *dir, uint64_t index, uint64_t term, const void *conf,
                          size_t conflen, char **err);
 
@@ -165,11 +168,11 @@ void storeSetBeforeWrite(void (*cb)(void));
 void storeClear(int cf, uint64_t entry_index);
 
 /* Ends the batch: the batch plus applied index go to RocksDB as one atomic write
- * (unsynced: the log write that follows fsyncs the shared WAL), made by the store's
+ * (unsynced: the log holds the entries until storeLogCompact syncs it), made by the store's
  * apply writer thread once storeApplyKick hands it over, so the loop thread does not
  * wait for the memtable inserts. It waits for the previous commit's write first: one
  * write in flight, in commit order. Reads (storeGet, iterators) see the batch at once.
- * A crash may lose the last committed batch whole (never part of one):
+ * A crash may lose the last committed batches whole (never part of one):
  * storeAppliedIndex after the restart says which, and the log must still hold the
  * entries after it (storeLogCompact checks). Aborts on error. No iterator may be live. */
 void storeApplyCommit(uint64_t applied_index);

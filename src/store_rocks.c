@@ -1,48 +1,61 @@
-/* store_rocks.c -- the node's storage: Raft log, hard state and keyspace in one RocksDB.
+/* store_rocks.c -- the node's storage: Raft log and hard state in one RocksDB, the
+ * keyspace in another.
  *
- * What it owns: the only RocksDB handle of the process (the only file that includes
- * <rocksdb/c.h>), five column families sharing one WAL, the block cache, the apply
- * writer thread, and three reusable batches: the loop thread's apply batch (a
- * WriteBatchWithIndex, so reads inside it see its own writes), the committed one the
- * apply writer is writing, and the persistence thread's log batch.
+ * What it owns: the process's RocksDB handles (the only file that includes
+ * <rocksdb/c.h>): the log database (DIR/log: column family "raft") and the state
+ * database (DIR/state: "data", "meta", "expire", "default"), each with its own WAL and
+ * write queue, so a log write never waits behind an apply batch's memtable inserts;
+ * the block cache they share, the apply writer thread, and three reusable batches: the
+ * loop thread's apply batch (a WriteBatchWithIndex, so reads inside it see its own
+ * writes), the committed one the apply writer is writing, and the persistence
+ * thread's log batch.
  *
  * Layout. "raft": log entries under an 8-byte big-endian index, value = term (8 bytes
  * BE) + type (1 byte) + payload; the records below sort after every log key because
- * they start with 0xff: "\xffhs" hard state (term, vote, commit as 3 x 8 bytes BE),
- * "\xffstart" the log start after compaction (index, term as 2 x 8 bytes BE) and
- * "\xffapplied" the applied index (8 bytes BE). Keeping the applied index out of "meta"
- * means clearing "meta" cannot lose it. "data", "meta", "expire": opaque keys from db.c.
+ * they start with 0xff: "\xffhs" hard state (term, vote, commit as 3 x 8 bytes BE) and
+ * "\xffstart" the log start after compaction (index, term as 2 x 8 bytes BE). The state
+ * database's "default" holds "\xffapplied", the applied index (8 bytes BE), out of
+ * "meta" so that clearing "meta" cannot lose it. "data", "meta", "expire": opaque keys
+ * from db.c.
  *
  * Happy path: the persistence thread appends entries (plus hard state) with one synced
- * write; the loop thread applies committed entries into the batch and commits it with
- * the applied index; the apply writer thread writes that in one unsynced write while
- * the loop thread goes on, or the loop thread itself when the batch is small (see
- * "apply writer"). Every write goes through the same WAL,
- * one ordered stream (the log write's WAL sync covers every WAL file still unsynced),
- * so the next synced log write makes earlier apply batches durable too; after a crash
- * RocksDB recovers a prefix of the writes, each write whole.
+ * write to the log database; the loop thread applies committed entries into the batch
+ * and commits it with the applied index; the apply writer thread writes that in one
+ * unsynced write to the state database while the loop thread goes on, or the loop
+ * thread itself when the batch is small (see "apply writer"). After a crash each
+ * database recovers a prefix of its writes, each write whole; the state may lack the
+ * last applied batches (an OS crash loses unsynced ones), which the log still holds:
+ * the state's WAL is synced before the log is compacted past them.
  *
  * Failure modes: storeOpen reports errors to its caller. Any other storage error, and
  * any API misuse (a write outside a batch, an open batch at commit), prints a message
  * on stderr and aborts: a node that cannot trust its disk stops (fail-stop). */
 #include "store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <rocksdb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-/* Column family slots: the public STORE_CF_* values come first. */
+/* Column family slots: the public STORE_CF_* values come first. CF_RAFT is the log
+ * database's; the others, CF_DEFAULT included, the state database's. */
 #define CF_RAFT STORE_CF_COUNT
 #define CF_DEFAULT (STORE_CF_COUNT + 1)
 #define CF_TOTAL (STORE_CF_COUNT + 2)
 
-static const char *const cf_names[CF_TOTAL] = {"data", "meta", "expire", "raft", "default"};
+#define STATE_CFS (STORE_CF_COUNT + 1) /* the state database's: data, meta, expire, default */
+static const char *const state_cf_names[STATE_CFS] = {"data", "meta", "expire", "default"};
+static const char *const log_cf_names[2] = {"raft", "default"};
+#define STATE_SUBDIR "state"
+#define LOG_SUBDIR "log"
 
 #define DEFAULT_BLOCK_CACHE_BYTES ((size_t)64 << 20)
 #define DEFAULT_WRITE_BUFFER_BYTES ((size_t)8 << 20)
@@ -66,7 +79,9 @@ static const char log_upper_bound[] = "\xff"; /* every log key sorts below it */
 typedef struct row row; /* a row of the read cache, see below */
 
 static struct {
-    rocksdb_t *db;
+    rocksdb_t *db;                   /* the state machine */
+    rocksdb_t *ldb;                  /* the Raft log and hard state */
+    rocksdb_column_family_handle_t *ldefault; /* the log database's default CF (unused) */
     char *dir;
     rocksdb_cache_t *cache;
     rocksdb_column_family_handle_t *cf[CF_TOTAL];
@@ -474,7 +489,7 @@ static void rowCacheFree(void) {
 static void putApplied(rocksdb_writebatch_t *b, uint64_t idx) {
     char v[8];
     encodeU64(v, idx);
-    rocksdb_writebatch_put_cf(b, st.cf[CF_RAFT], key_applied, sizeof(key_applied) - 1, v, 8);
+    rocksdb_writebatch_put_cf(b, st.cf[CF_DEFAULT], key_applied, sizeof(key_applied) - 1, v, 8);
 }
 
 /* Inserting a batch into the memtables is most of an apply's cost (a skiplist insert
@@ -595,18 +610,8 @@ static int setErr(char **err, const char *what, char *rerr) {
     return -1;
 }
 
-int storeOpen(const char *dir, const storeOptions *opt, char **err) {
-    size_t cache_bytes = opt && opt->block_cache_bytes ? opt->block_cache_bytes
-                                                       : DEFAULT_BLOCK_CACHE_BYTES;
-    size_t wbuf = opt && opt->write_buffer_bytes ? opt->write_buffer_bytes
-                                                 : DEFAULT_WRITE_BUFFER_BYTES;
-    char *rerr = NULL;
-
-    if (st.db) return setErr(err, "store already open", NULL);
-    st.opt = (storeOptions){cache_bytes, wbuf};
-    st.cache = rocksdb_cache_create_lru(cache_bytes);
-
-    perfOff();
+/* Options shared by both databases. */
+static rocksdb_options_t *dbOptions(void) {
     rocksdb_options_t *dbo = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(dbo, 1);
     rocksdb_options_set_create_missing_column_families(dbo, 1);
@@ -615,23 +620,81 @@ int storeOpen(const char *dir, const storeOptions *opt, char **err) {
     rocksdb_options_set_keep_log_file_num(dbo, 3);
     rocksdb_options_set_max_log_file_size(dbo, 8 << 20);
     rocksdb_options_set_max_total_wal_size(dbo, MAX_TOTAL_WAL_BYTES);
+    return dbo;
+}
 
-    rocksdb_options_t *cfo[CF_TOTAL];
-    cfo[STORE_CF_DATA] = cfOptions(wbuf, 1);
-    cfo[STORE_CF_META] = cfOptions(META_WRITE_BUFFER_BYTES, 1);
-    cfo[STORE_CF_EXPIRE] = cfOptions(wbuf / 2, 0);
-    cfo[CF_RAFT] = cfOptions(wbuf / 2, 0);
-    cfo[CF_DEFAULT] = cfOptions(META_WRITE_BUFFER_BYTES, 0);
-
-    st.db = rocksdb_open_column_families(dbo, dir, CF_TOTAL, cf_names,
-                                         (const rocksdb_options_t *const *)cfo, st.cf, &rerr);
-    for (int i = 0; i < CF_TOTAL; i++) rocksdb_options_destroy(cfo[i]);
+/* Opens the state database in dir (created if missing) into h[STATE_CFS]. */
+static rocksdb_t *openState(const char *dir, size_t wbuf, rocksdb_column_family_handle_t **h, char **rerr) {
+    rocksdb_options_t *dbo = dbOptions();
+    rocksdb_options_t *cfo[STATE_CFS] = {
+        cfOptions(wbuf, 1), cfOptions(META_WRITE_BUFFER_BYTES, 1), cfOptions(wbuf / 2, 0),
+        cfOptions(META_WRITE_BUFFER_BYTES, 0)};
+    rocksdb_t *db = rocksdb_open_column_families(dbo, dir, STATE_CFS, state_cf_names,
+                                                 (const rocksdb_options_t *const *)cfo, h, rerr);
+    for (int i = 0; i < STATE_CFS; i++) rocksdb_options_destroy(cfo[i]);
     rocksdb_options_destroy(dbo);
+    return db;
+}
+
+/* Opens the log database in dir (created if missing) into h[2]. */
+static rocksdb_t *openLog(const char *dir, size_t wbuf, rocksdb_column_family_handle_t **h, char **rerr) {
+    rocksdb_options_t *dbo = dbOptions();
+    rocksdb_options_t *cfo[2] = {cfOptions(wbuf / 2, 0), cfOptions(META_WRITE_BUFFER_BYTES, 0)};
+    rocksdb_t *db = rocksdb_open_column_families(dbo, dir, 2, log_cf_names,
+                                                 (const rocksdb_options_t *const *)cfo, h, rerr);
+    for (int i = 0; i < 2; i++) rocksdb_options_destroy(cfo[i]);
+    rocksdb_options_destroy(dbo);
+    return db;
+}
+
+/* dir + "/" + sub into out (PATH_MAX); -1 when too long. */
+static int subPath(char *out, const char *dir, const char *sub) {
+    int n = snprintf(out, PATH_MAX, "%s/%s", dir, sub);
+    return n >= 0 && n < PATH_MAX ? 0 : -1;
+}
+
+int storeOpen(const char *dir, const storeOptions *opt, char **err) {
+    size_t cache_bytes = opt && opt->block_cache_bytes ? opt->block_cache_bytes
+                                                       : DEFAULT_BLOCK_CACHE_BYTES;
+    size_t wbuf = opt && opt->write_buffer_bytes ? opt->write_buffer_bytes
+                                                 : DEFAULT_WRITE_BUFFER_BYTES;
+    char *rerr = NULL, sdir[PATH_MAX], ldir[PATH_MAX], old[PATH_MAX];
+
+    if (st.db) return setErr(err, "store already open", NULL);
+    if (subPath(sdir, dir, STATE_SUBDIR) != 0 || subPath(ldir, dir, LOG_SUBDIR) != 0 ||
+        subPath(old, dir, "CURRENT") != 0)
+        return setErr(err, "store path too long", NULL);
+    if (access(old, F_OK) == 0)
+        return setErr(err, "the store has the layout of an older raftkv (one database for log and "
+                           "state); start from an empty data directory", NULL);
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "cannot open RocksDB: %s", strerror(errno));
+        return setErr(err, msg, NULL);
+    }
+    st.opt = (storeOptions){cache_bytes, wbuf};
+    st.cache = rocksdb_cache_create_lru(cache_bytes);
+
+    perfOff();
+    rocksdb_column_family_handle_t *sh[STATE_CFS], *lh[2];
+    st.db = openState(sdir, wbuf, sh, &rerr);
+    if (st.db) {
+        st.ldb = openLog(ldir, wbuf, lh, &rerr);
+        if (!st.ldb) {
+            for (int i = 0; i < STATE_CFS; i++) rocksdb_column_family_handle_destroy(sh[i]);
+            rocksdb_close(st.db);
+            st.db = NULL;
+        }
+    }
     if (!st.db) {
         rocksdb_cache_destroy(st.cache);
         memset(&st, 0, sizeof(st));
         return setErr(err, "cannot open RocksDB", rerr);
     }
+    for (int i = 0; i < STORE_CF_COUNT; i++) st.cf[i] = sh[i];
+    st.cf[CF_DEFAULT] = sh[STORE_CF_COUNT];
+    st.cf[CF_RAFT] = lh[0];
+    st.ldefault = lh[1];
 
     st.dir = strdup(dir);
     st.ropt = rocksdb_readoptions_create();
@@ -652,7 +715,7 @@ int storeOpen(const char *dir, const storeOptions *opt, char **err) {
     st.batch_iters = 0;
     rowCacheInit();
 
-    rocksdb_pinnableslice_t *p = rocksdb_get_pinned_cf(st.db, st.ropt, st.cf[CF_RAFT],
+    rocksdb_pinnableslice_t *p = rocksdb_get_pinned_cf(st.db, st.ropt, st.cf[CF_DEFAULT],
         key_applied, sizeof(key_applied) - 1, &rerr);
     if (rerr) fatal("reading applied index", rerr);
     st.applied = 0;
@@ -689,7 +752,9 @@ void storeClose(void) {
     rocksdb_readoptions_destroy(st.log_ropt);
     rocksdb_writeoptions_destroy(st.wnosync);
     for (int i = 0; i < CF_TOTAL; i++) rocksdb_column_family_handle_destroy(st.cf[i]);
+    rocksdb_column_family_handle_destroy(st.ldefault);
     rocksdb_close(st.db);
+    rocksdb_close(st.ldb);
     rocksdb_cache_destroy(st.cache);
     free(st.dir);
     memset(&st, 0, sizeof(st));
@@ -711,7 +776,7 @@ void storeSetReadCacheBytes(size_t bytes) {
 int storeLoadHardState(storeHardState *hs) {
     char *rerr = NULL;
     memset(hs, 0, sizeof(*hs));
-    rocksdb_pinnableslice_t *p = rocksdb_get_pinned_cf(st.db, st.ropt, st.cf[CF_RAFT],
+    rocksdb_pinnableslice_t *p = rocksdb_get_pinned_cf(st.ldb, st.ropt, st.cf[CF_RAFT],
         key_hardstate, sizeof(key_hardstate) - 1, &rerr);
     if (rerr) fatal("reading hard state", rerr);
     if (!p) return 0;
@@ -767,15 +832,15 @@ void storeLogWrite(uint64_t truncate_from, const storeLogEntry *ents, size_t n,
     /* Written unsynced, then the WAL is synced (SyncWAL): the same durability as a
      * synced write, but the sync does not hold RocksDB's write queue, so the apply
      * writer's batches do not wait for it. */
-    rocksdb_write(st.db, st.wnosync, st.logbatch, &rerr);
+    rocksdb_write(st.ldb, st.wnosync, st.logbatch, &rerr);
     if (rerr) fatal("log write failed", rerr);
-    rocksdb_flush_wal(st.db, 1, &rerr);
+    rocksdb_flush_wal(st.ldb, 1, &rerr);
     if (rerr) fatal("syncing the log write failed", rerr);
     pthread_mutex_unlock(&st.loglock);
 }
 
 int storeLogScan(uint64_t from, int (*cb)(const storeLogEntry *e, void *ud), void *ud) {
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(st.db, st.log_ropt, st.cf[CF_RAFT]);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(st.ldb, st.log_ropt, st.cf[CF_RAFT]);
     char key[LOG_KEY_LEN], *rerr = NULL;
     int ret = 0;
 
@@ -802,7 +867,7 @@ int storeLogScan(uint64_t from, int (*cb)(const storeLogEntry *e, void *ud), voi
 }
 
 uint64_t storeLogLastIndex(void) {
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(st.db, st.log_ropt, st.cf[CF_RAFT]);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(st.ldb, st.log_ropt, st.cf[CF_RAFT]);
     char *rerr = NULL;
     uint64_t last = 0;
 
@@ -843,12 +908,16 @@ void storeLogCompact(uint64_t index, uint64_t term, const void *conf, size_t con
     pthread_mutex_unlock(&st.wlock);
     if (index > written) fatal("storeLogCompact", "index beyond the applied index");
     if (index == 0 || (unsigned char)(index >> 56) == 0xff) fatal("storeLogCompact", "bad index");
+    /* The state's writes are not synced: make them durable before the log entries
+     * that would replay them go. */
+    rocksdb_flush_wal(st.db, 1, &rerr);
+    if (rerr) fatal("syncing the state before a log compaction", rerr);
     encodeU64(from, 0);
     encodeU64(to, index + 1);
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
     rocksdb_writebatch_delete_range_cf(b, st.cf[CF_RAFT], from, LOG_KEY_LEN, to, LOG_KEY_LEN);
     putLogStart(b, st.cf[CF_RAFT], index, term, conf, conflen);
-    rocksdb_write(st.db, st.wnosync, b, &rerr);
+    rocksdb_write(st.ldb, st.wnosync, b, &rerr);
     if (rerr) fatal("log compaction write failed", rerr);
     rocksdb_writebatch_destroy(b);
 }
@@ -857,7 +926,7 @@ int storeLogStart(uint64_t *index, uint64_t *term, void *conf, size_t *conflen) 
     char *rerr = NULL;
     *index = *term = 0;
     if (conflen) *conflen = 0;
-    rocksdb_pinnableslice_t *p = rocksdb_get_pinned_cf(st.db, st.ropt, st.cf[CF_RAFT],
+    rocksdb_pinnableslice_t *p = rocksdb_get_pinned_cf(st.ldb, st.ropt, st.cf[CF_RAFT],
         key_logstart, sizeof(key_logstart) - 1, &rerr);
     if (rerr) fatal("reading the log start", rerr);
     if (!p) return 0;
@@ -876,26 +945,19 @@ int storeLogStart(uint64_t *index, uint64_t *term, void *conf, size_t *conflen) 
 
 /* ------------------------------------------------------------------ snapshots */
 
-/* Opens the database in dir with every column family and default options. */
-static rocksdb_t *openOther(const char *dir, rocksdb_column_family_handle_t **cf, char **rerr) {
-    rocksdb_options_t *o = rocksdb_options_create();
-    const rocksdb_options_t *cfo[CF_TOTAL];
-    for (int i = 0; i < CF_TOTAL; i++) cfo[i] = o;
-    rocksdb_t *db = rocksdb_open_column_families(o, dir, CF_TOTAL, cf_names, cfo, cf, rerr);
-    rocksdb_options_destroy(o);
-    return db;
+static int syncDir(const char *path) {
+    int fd = open(path, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
 }
 
-static void closeOther(rocksdb_t *db, rocksdb_column_family_handle_t **cf) {
-    for (int i = 0; i < CF_TOTAL; i++) rocksdb_column_family_handle_destroy(cf[i]);
-    rocksdb_close(db);
-}
-
-/* The applied index stored in db (0 when none); -1 on a read error. */
-static int readApplied(rocksdb_t *db, rocksdb_column_family_handle_t *raft, uint64_t *applied, char **rerr) {
+/* The applied index stored in a state database (0 when none); -1 on a read error. */
+static int readApplied(rocksdb_t *db, rocksdb_column_family_handle_t *def, uint64_t *applied, char **rerr) {
     rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
     size_t len = 0;
-    char *v = rocksdb_get_cf(db, ro, raft, key_applied, sizeof(key_applied) - 1, &len, rerr);
+    char *v = rocksdb_get_cf(db, ro, def, key_applied, sizeof(key_applied) - 1, &len, rerr);
     rocksdb_readoptions_destroy(ro);
     if (*rerr) return -1;
     *applied = v && len == 8 ? decodeU64(v) : 0;
@@ -903,6 +965,7 @@ static int readApplied(rocksdb_t *db, rocksdb_column_family_handle_t *raft, uint
     return 0;
 }
 
+/* A checkpoint of the state database alone: the snapshot a peer installs. */
 int storeCheckpoint(const char *dir, uint64_t *applied, char **err) {
     char *rerr = NULL;
     rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(st.db, &rerr);
@@ -913,17 +976,17 @@ int storeCheckpoint(const char *dir, uint64_t *applied, char **err) {
     rocksdb_checkpoint_create(cp, dir, CHECKPOINT_MAX_WAL_BYTES, &rerr);
     rocksdb_checkpoint_object_destroy(cp);
     if (rerr) return setErr(err, "checkpoint failed", rerr);
-    /* Only the raft column family (and default, which RocksDB requires) is
-     * opened: the data's table files are left alone. */
-    const char *names[2] = {cf_names[CF_RAFT], cf_names[CF_DEFAULT]};
+    /* Only the default column family is opened: the data's table files are left
+     * alone. */
+    const char *names[1] = {"default"};
     rocksdb_options_t *o = rocksdb_options_create();
-    const rocksdb_options_t *cfo[2] = {o, o};
-    rocksdb_column_family_handle_t *cf[2];
-    rocksdb_t *db = rocksdb_open_for_read_only_column_families(o, dir, 2, names, cfo, cf, 0, &rerr);
+    const rocksdb_options_t *cfo[1] = {o};
+    rocksdb_column_family_handle_t *cf[1];
+    rocksdb_t *db = rocksdb_open_for_read_only_column_families(o, dir, 1, names, cfo, cf, 0, &rerr);
     rocksdb_options_destroy(o);
     if (!db) return setErr(err, "cannot open the checkpoint", rerr);
     int rc = readApplied(db, cf[0], applied, &rerr);
-    for (int i = 0; i < 2; i++) rocksdb_column_family_handle_destroy(cf[i]);
+    rocksdb_column_family_handle_destroy(cf[0]);
     rocksdb_close(db);
     if (rc != 0) return setErr(err, "reading the checkpoint's applied index", rerr);
     return 0;
@@ -940,58 +1003,85 @@ static int copyLogEntry(const storeLogEntry *e, void *ud) {
     return 0;
 }
 
-int storeSnapshotPrepare(const char *dir, uint64_t index, uint64_t term, const void *conf,
-                         size_t conflen, char **err) {
+/* Moves every entry of dir into its new subdirectory STATE_SUBDIR. */
+static int moveIntoState(const char *dir, char **err) {
+    char sdir[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
+    if (subPath(sdir, dir, STATE_SUBDIR) != 0) return setErr(err, "path too long", NULL);
+    if (mkdir(sdir, 0755) != 0) return setErr(err, strerror(errno), NULL);
+    DIR *d = opendir(dir);
+    if (!d) return setErr(err, strerror(errno), NULL);
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, STATE_SUBDIR)) continue;
+        if (subPath(from, dir, e->d_name) != 0 || subPath(to, sdir, e->d_name) != 0)
+            rc = setErr(err, "path too long", NULL);
+        else if (rename(from, to) != 0)
+            rc = setErr(err, strerror(errno), NULL);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Writes a new log database in ldir: this node's hard state, its log after index,
+ * and the log start (index, term, conf); synced. */
+static int writeLogAfter(const char *ldir, uint64_t index, uint64_t term, const void *conf, size_t conflen,
+                         char **err) {
     char *rerr = NULL;
-    if (conflen > STORE_CONF_MAX_LEN) return setErr(err, "configuration record too long", NULL);
-    rocksdb_column_family_handle_t *cf[CF_TOTAL];
-    rocksdb_t *db = openOther(dir, cf, &rerr);
-    if (!db) return setErr(err, "cannot open the received snapshot", rerr);
-    uint64_t applied = 0;
-    if (readApplied(db, cf[CF_RAFT], &applied, &rerr) != 0) {
-        closeOther(db, cf);
-        return setErr(err, "reading the snapshot's applied index", rerr);
-    }
-    if (applied != index) {
-        closeOther(db, cf);
-        return setErr(err, "the snapshot's applied index is not the announced one", NULL);
-    }
+    rocksdb_column_family_handle_t *h[2];
+    rocksdb_t *db = openLog(ldir, st.opt.write_buffer_bytes, h, &rerr);
+    if (!db) return setErr(err, "cannot create the new log", rerr);
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
-    rocksdb_writebatch_delete_range_cf(b, cf[CF_RAFT], "", 0, log_upper_bound, 1);
     storeHardState hs;
     if (storeLoadHardState(&hs)) {
         char v[24];
         encodeU64(v, hs.term);
         encodeU64(v + 8, hs.vote);
         encodeU64(v + 16, hs.commit);
-        rocksdb_writebatch_put_cf(b, cf[CF_RAFT], key_hardstate, sizeof(key_hardstate) - 1, v, sizeof(v));
-    } else {
-        rocksdb_writebatch_delete_cf(b, cf[CF_RAFT], key_hardstate, sizeof(key_hardstate) - 1);
+        rocksdb_writebatch_put_cf(b, h[0], key_hardstate, sizeof(key_hardstate) - 1, v, sizeof(v));
     }
-    copyLog c = {b, cf[CF_RAFT]};
+    copyLog c = {b, h[0]};
+    int rc = 0;
     if (storeLogScan(index + 1, copyLogEntry, &c) != 0) {
-        rocksdb_writebatch_destroy(b);
-        closeOther(db, cf);
-        return setErr(err, "copying this node's log tail", NULL);
+        rc = setErr(err, "copying this node's log tail", NULL);
+    } else {
+        putLogStart(b, h[0], index, term, conf, conflen);
+        rocksdb_writeoptions_t *wsync = rocksdb_writeoptions_create();
+        rocksdb_writeoptions_set_sync(wsync, 1);
+        rocksdb_write(db, wsync, b, &rerr);
+        rocksdb_writeoptions_destroy(wsync);
+        if (rerr) rc = setErr(err, "writing the new log", rerr);
     }
-    putLogStart(b, cf[CF_RAFT], index, term, conf, conflen);
-    rocksdb_writeoptions_t *wsync = rocksdb_writeoptions_create();
-    rocksdb_writeoptions_set_sync(wsync, 1);
-    rocksdb_write(db, wsync, b, &rerr);
-    rocksdb_writeoptions_destroy(wsync);
     rocksdb_writebatch_destroy(b);
-    closeOther(db, cf);
-    if (rerr) return setErr(err, "writing the snapshot's raft state", rerr);
+    for (int i = 0; i < 2; i++) rocksdb_column_family_handle_destroy(h[i]);
+    rocksdb_close(db);
+    return rc;
+}
+
+/* dir holds a received checkpoint of a peer's state database. It becomes a store
+ * directory (STATE_SUBDIR: that database; LOG_SUBDIR: a new log holding this node's
+ * hard state and log after index), ready for storeSwap. */
+int storeSnapshotPrepare(const char *dir, uint64_t index, uint64_t term, const void *conf,
+                         size_t conflen, char **err) {
+    char *rerr = NULL, sdir[PATH_MAX], ldir[PATH_MAX];
+    if (conflen > STORE_CONF_MAX_LEN) return setErr(err, "configuration record too long", NULL);
+    if (subPath(sdir, dir, STATE_SUBDIR) != 0 || subPath(ldir, dir, LOG_SUBDIR) != 0)
+        return setErr(err, "path too long", NULL);
+    rocksdb_column_family_handle_t *h[STATE_CFS];
+    rocksdb_t *db = openState(dir, st.opt.write_buffer_bytes, h, &rerr);
+    if (!db) return setErr(err, "cannot open the received snapshot", rerr);
+    uint64_t applied = 0;
+    int rc = readApplied(db, h[STORE_CF_COUNT], &applied, &rerr);
+    for (int i = 0; i < STATE_CFS; i++) rocksdb_column_family_handle_destroy(h[i]);
+    rocksdb_close(db);
+    if (rc != 0) return setErr(err, "reading the snapshot's applied index", rerr);
+    if (applied != index) return setErr(err, "the snapshot's applied index is not the announced one", NULL);
+    if (moveIntoState(dir, err) != 0) return -1;
+    if (writeLogAfter(ldir, index, term, conf, conflen, err) != 0) return -1;
+    if (syncDir(sdir) != 0 || syncDir(dir) != 0) return setErr(err, "cannot sync the snapshot's directories", NULL);
     return 0;
 }
 
-static int syncDir(const char *path) {
-    int fd = open(path, O_RDONLY | O_DIRECTORY);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
 
 int storeSwap(const char *dir, char **err) {
     char *cur = strdup(st.dir), *parent = strdup(st.dir), *oerr = NULL;
@@ -1283,7 +1373,7 @@ void storeIterFree(storeIter *it) {
 
 static uint64_t propInt(int cf, const char *name) {
     uint64_t v = 0;
-    if (rocksdb_property_int_cf(st.db, st.cf[cf], name, &v) != 0) return 0;
+    if (rocksdb_property_int_cf(cf == CF_RAFT ? st.ldb : st.db, st.cf[cf], name, &v) != 0) return 0;
     return v;
 }
 

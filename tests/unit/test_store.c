@@ -126,6 +126,19 @@ TEST(test_open_errors_are_reported) {
     CHECK(err != NULL && strstr(err, "cannot open RocksDB") == err);
     free(err);
 
+    /* A store of the older layout (one database right in the directory) is refused. */
+    snprintf(path, sizeof(path), "%s/olddb", dir);
+    CHECK(mkdir(path, 0755) == 0);
+    snprintf(path, sizeof(path), "%s/olddb/CURRENT", dir);
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/olddb", dir);
+    CHECK_EQ_INT(storeOpen(path, NULL, &err), -1);
+    CHECK(err != NULL && strstr(err, "older raftkv") != NULL);
+    free(err);
+    err = NULL;
+
     /* A missing directory is created; a second open in the process is refused. */
     snprintf(path, sizeof(path), "%s/db", dir);
     CHECK_EQ_INT(storeOpen(path, NULL, &err), 0);
@@ -378,9 +391,11 @@ TEST(test_checkpoint_prepare_swap) {
     CHECK_EQ_INT(storeSnapshotPrepare(ckpt, 10, 1, "conf", 4, &err), 0);
     CHECK_EQ_INT(storeSwap(ckpt, &err), 0);
     checkInstalled();
-    /* The old database went to the checkpoint's place. */
+    /* The old store (its state and log databases) went to the checkpoint's place. */
     char current[160];
-    snprintf(current, sizeof(current), "%s/CURRENT", ckpt);
+    snprintf(current, sizeof(current), "%s/state/CURRENT", ckpt);
+    CHECK(access(current, F_OK) == 0);
+    snprintf(current, sizeof(current), "%s/log/CURRENT", ckpt);
     CHECK(access(current, F_OK) == 0);
     storeClose();
     CHECK(openStoreIn("follower") == 0);
