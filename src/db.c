@@ -776,7 +776,10 @@ void activeExpireCycle(void) {
     if (ae_cursor_len && (replicaUnapplied() == 0 || now - ae_cursor_ms >= ACTIVE_EXPIRE_RETRY_MS ||
                           now < ae_cursor_ms))
         ae_cursor_len = 0;
-    storeIter *it = storeIterNew(STORE_CF_EXPIRE);
+    /* What RocksDB holds already is enough here: an expiry the store still carries is
+     * found by a later cycle, and a proposal for a key whose expiry changed meanwhile
+     * deletes nothing (EXPIREDEL checks the key when applied). */
+    storeIter *it = storeIterNewWritten(STORE_CF_EXPIRE);
     storeIterSeek(it, ae_cursor, ae_cursor_len);
     if (ae_cursor_len && storeIterValid(it)) {
         size_t kl;

@@ -32,6 +32,7 @@
 #include "fsm.h"
 #include "replica.h"
 #include "replica_io.h"
+#include "store.h"
 
 typedef struct waiter {
     client *c;                      /* NULL: forgotten client, or server-issued */
@@ -66,7 +67,7 @@ static replicaWrite *free_writes;
 
 static int role = RAFT_FOLLOWER;
 static uint64_t cur_term, cur_leader;
-static uint64_t applied_index, applied_term;
+static uint64_t applied_index;
 static uint64_t compacted_index;
 static uint64_t snapshot_index;     /* the newest durable snapshot */
 static uint64_t term_start_index;   /* the leader's no-op: serves once applied */
@@ -725,7 +726,6 @@ static void processUpdates(void) {
             const raftEntry *last = &u.committed[u.ncommitted - 1];
             fsmApply(u.committed, u.ncommitted);
             applied_index = last->index;
-            applied_term = last->term;
             server.stat_entries_applied += (long long)u.ncommitted;
         }
         failLostWaiters();
@@ -770,12 +770,16 @@ static int soleMemberNow(void) {
 static void compactLog(void) {
     if (ioSnapshotBusy()) return;   /* the checkpoint's index must stay in the log */
     if (soleMemberNow()) {
-        if (!single_base || applied_index < compacted_index + COMPACT_EVERY_ENTRIES) return;
+        /* Up to what the state database holds: commits the store still carries
+         * (storeApplyCommit) need their entries until they are written. */
+        uint64_t idx = storeAppliedWritten();
         raftConfState cs;
-        raftGetConfState(R, applied_index, &cs);
-        raftCompact(R, applied_index);
-        ioCompactLog(applied_index, applied_term, &cs);
-        compacted_index = applied_index;
+        if (!single_base || idx < compacted_index + COMPACT_EVERY_ENTRIES) return;
+        if (raftGetConfState(R, idx, &cs) != 0 || !isSelfOnly(&cs)) return;
+        uint64_t term = raftTermAt(R, idx);
+        raftCompact(R, idx);
+        ioCompactLog(idx, term, &cs);
+        compacted_index = idx;
         return;
     }
     uint64_t last = snapshot_index > compacted_index ? snapshot_index : compacted_index;
@@ -819,7 +823,6 @@ void replicaSnapshotInstalled(uint64_t index, uint64_t term, const raftConfState
     raftSnapshotInstalled(R, index, term, conf);    /* index <= applied: only answers the leader */
     if (index > applied_index) {
         applied_index = index;
-        applied_term = term;
         compacted_index = index;
         snapshot_index = 0;
     }

@@ -89,9 +89,10 @@ uint64_t storeLogLastIndex(void);
 /* Drops the entries with index <= `index` and records (index, term, conf) as the log
  * start: the entry just before the first one kept (raftNew's snap_index, snap_term) and
  * the membership as of it (conf: conflen opaque bytes, at most STORE_CONF_MAX_LEN; the
- * caller's encoding). `index` must not exceed storeAppliedIndex() (it writes the
- * committed apply batch first, storeApplyWait, then checks against the applied index
- * written: aborts) and syncs the state database first, so after a crash the state
+ * caller's encoding). `index` must not exceed storeAppliedIndex() (aborts); past
+ * storeAppliedWritten() it first writes the carried commits on the calling thread
+ * (storeApplyWait), up to it only waits for the batch being written. It syncs the
+ * state database first, so after a crash the state
  * machine is never behind the log start. The compaction itself is unsynced: lost in a
  * crash, it only keeps entries longer. Loop thread; aborts on error. */
 #define STORE_CONF_MAX_LEN 1024
@@ -167,30 +168,38 @@ void storeSetBeforeWrite(void (*cb)(void));
  * cannot rebuild from entry_index onwards (e.g. a max() clock): prefer puts there. */
 void storeClear(int cf, uint64_t entry_index);
 
-/* Ends the batch: the batch plus applied index go to RocksDB as one atomic write
- * (unsynced: the log holds the entries until storeLogCompact syncs it), made by the store's
- * apply writer thread once storeApplyKick hands it over, so the loop thread does not
- * wait for the memtable inserts. It waits for the previous commit's write first: one
- * write in flight, in commit order. Reads (storeGet, iterators) see the batch at once.
+/* Ends the batch: its writes are committed, and reads (storeGet, iterators) see them at
+ * once. They usually stay in the open batch ("carried") while more commits gather; the
+ * carried commits then go to RocksDB together with the last applied index as one atomic
+ * write (unsynced: the log holds the entries until storeLogCompact syncs it), made by
+ * the store's apply writer thread once storeApplyKick hands it over, so the loop thread
+ * does not wait for the memtable inserts: one write in flight, in commit order.
  * A crash may lose the last committed batches whole (never part of one):
  * storeAppliedIndex after the restart says which, and the log must still hold the
  * entries after it (storeLogCompact checks). Aborts on error. No iterator may be live. */
 void storeApplyCommit(uint64_t applied_index);
-/* Loop thread: hands the committed batch, if any, to the apply writer, or writes a
- * small one itself (cheaper than the wake-up). Waking that thread costs the caller
+/* Loop thread: hands the carried commits to the apply writer once enough have gathered
+ * or none came for a while (20 ms), or writes a small batch itself (cheaper than the
+ * wake-up). Waking that thread costs the caller
  * ~100 us in a VM, so the loop calls this once per iteration after the replies are
  * written; a batch never handed over is written by the next storeApplyWait
  * (storeApplyCommit calls it) on the calling thread. */
 void storeApplyKick(void);
 
 /* Loop thread: returns once every committed batch is written to RocksDB (a process
- * crash no longer loses it; a power loss still can, until the next synced log write).
+ * crash no longer loses it; a power loss still can, until storeLogCompact syncs it);
+ * outside a batch that includes the carried ones (see storeApplyCommit), written on the
+ * calling thread.
  * Whatever reads or copies the database itself rather than through storeGet or an
  * iterator (a checkpoint, a test after a simulated crash) calls it first. */
 void storeApplyWait(void);
 
 /* Last applied index as committed (0 on a fresh store). */
 uint64_t storeAppliedIndex(void);
+
+/* The applied index of the last batch written to RocksDB (<= storeAppliedIndex): how far
+ * storeLogCompact may go without writing the carried batches. */
+uint64_t storeAppliedWritten(void);
 
 /* A value read by storeGet: ptr/len valid until storeValueFree (also across later
  * writes, commits and storeClear); the other fields are the store's. */
@@ -221,6 +230,10 @@ void storeValueFree(storeValue *v);
  * or the next storePut/storeDelete; copy a key before deleting it. */
 typedef struct storeIter storeIter;
 storeIter *storeIterNew(int cf);                 /* returns owned; unpositioned */
+/* An iterator over what RocksDB holds now, outside any batch, without waiting for or
+ * writing the committed batches not written yet: it may miss the newest commits (and show
+ * what they overwrote). For scans that tolerate that (the active expiry cycle). */
+storeIter *storeIterNewWritten(int cf);
 void storeIterSeek(storeIter *it, const char *k, size_t kl); /* first key >= k; kl 0 = first */
 int storeIterValid(storeIter *it);
 void storeIterNext(storeIter *it);

@@ -21,8 +21,9 @@
  * Happy path: the persistence thread appends entries (plus hard state) with one synced
  * write to the log database; the loop thread applies committed entries into the batch
  * and commits it with the applied index; the apply writer thread writes that in one
- * unsynced write to the state database while the loop thread goes on, or the loop
- * thread itself when the batch is small (see "apply writer"). After a crash each
+ * unsynced write to the state database while the loop thread goes on (usually once
+ * many commits gathered: see "deferred apply writes"), or the loop thread itself when
+ * the batch is small (see "apply writer"). After a crash each
  * database recovers a prefix of its writes, each write whole; the state may lack the
  * last applied batches (an OS crash loses unsynced ones), which the log still holds:
  * the state's WAL is synced before the log is compacted past them.
@@ -43,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Column family slots: the public STORE_CF_* values come first. CF_RAFT is the log
@@ -98,6 +100,9 @@ static struct {
     pthread_cond_t idle;             /* from the writer: writing went back to 0 */
     int writing, stop;
     int queued;                      /* loop thread: st.flying committed, not handed over */
+    int carry;                       /* loop thread: the open batch holds committed writes */
+    size_t carry_bytes;              /* bytes written into the open batch since it was handed over */
+    uint64_t last_commit_us;         /* monotonic time of the last storeApplyCommit */
     uint64_t flying_applied;         /* the applied index st.flying writes */
     row **wrows;                     /* the data rows the writer adds to st.flying */
     size_t nwrows, wrows_cap;
@@ -547,7 +552,45 @@ static void *applyWriter(void *arg) {
  * ~7% less server CPU per SET. */
 #define APPLY_INLINE_MAX_ROWS 64
 
+/* Deferred apply writes. A committed batch stays in the open batch ("carried": reads
+ * find its rows in the overlay, its other writes in the WriteBatchWithIndex) until
+ * CARRY_ROWS rows or CARRY_BYTES bytes have gathered, or no commit came for
+ * CARRY_IDLE_US (seen by the next kick: the loop wakes at least every 1000/hz ms); then
+ * it goes to the writer as one sorted batch. Memtable inserts of a large sorted batch
+ * cost less (a C program: 1.46 us a row in batches of 400, 0.85 in batches of 40,000)
+ * and the writer wakes once per many commits. While the writer is
+ * busy a full carry keeps growing, up to 4x those bounds, before a commit waits. A read
+ * that must see every commit through RocksDB itself (an iterator or a non-data read
+ * outside a batch, storeClose) writes the carry first, on the loop thread. */
+#define CARRY_ROWS 16384
+#define CARRY_BYTES ((size_t)8 << 20)
+#define CARRY_IDLE_US 20000
+
+static uint64_t nowUs(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int carryFull(size_t times) {
+    return rc.batch_len >= times * CARRY_ROWS || st.carry_bytes >= times * CARRY_BYTES;
+}
+
+static int writerBusy(void) {
+    pthread_mutex_lock(&st.wlock);
+    int busy = st.writing;
+    pthread_mutex_unlock(&st.wlock);
+    return busy;
+}
+
+static void commitToFlying(void);
+
 void storeApplyKick(void) {
+    int idle = st.carry && nowUs() - st.last_commit_us >= CARRY_IDLE_US;
+    if (st.carry && !st.in_batch && !st.queued && (idle || carryFull(1)) && !writerBusy()) {
+        flyingEnd();
+        commitToFlying();
+    }
     if (!st.queued) return;
     st.queued = 0;
     if (st.nwrows <= APPLY_INLINE_MAX_ROWS) {
@@ -560,7 +603,8 @@ void storeApplyKick(void) {
     pthread_cond_signal(&st.wake);
 }
 
-void storeApplyWait(void) {
+/* Returns once st.flying is in RocksDB and rc.fl is empty. */
+static void waitWriter(void) {
     if (st.queued) {
         /* Waiting for the writer would cost two thread wake-ups. */
         st.queued = 0;
@@ -570,6 +614,18 @@ void storeApplyWait(void) {
     while (st.writing) pthread_cond_wait(&st.idle, &st.wlock);
     pthread_mutex_unlock(&st.wlock);
     flyingEnd();
+}
+
+/* Every commit made is in RocksDB once it returns, except, inside a batch, the
+ * carried writes: those are in the open batch, which reads inside it see. */
+void storeApplyWait(void) {
+    waitWriter();
+    if (st.carry && !st.in_batch) {
+        commitToFlying();
+        st.queued = 0;
+        writeFlying();
+        flyingEnd();
+    }
 }
 
 /* ------------------------------------------------------------------ open/close */
@@ -708,7 +764,8 @@ int storeOpen(const char *dir, const storeOptions *opt, char **err) {
     pthread_mutex_init(&st.wlock, NULL);
     pthread_cond_init(&st.wake, NULL);
     pthread_cond_init(&st.idle, NULL);
-    st.writing = st.stop = st.queued = 0;
+    st.writing = st.stop = st.queued = st.carry = 0;
+    st.carry_bytes = 0;
     if (pthread_create(&st.writer, NULL, applyWriter, NULL) != 0)
         fatal("starting the apply writer", NULL);
     st.in_batch = 0;
@@ -902,11 +959,9 @@ static void putLogStart(rocksdb_writebatch_t *b, rocksdb_column_family_handle_t 
 void storeLogCompact(uint64_t index, uint64_t term, const void *conf, size_t conflen) {
     char from[LOG_KEY_LEN], to[LOG_KEY_LEN], *rerr = NULL;
 
-    storeApplyWait();
-    pthread_mutex_lock(&st.wlock);
-    uint64_t written = st.applied_written;
-    pthread_mutex_unlock(&st.wlock);
-    if (index > written) fatal("storeLogCompact", "index beyond the applied index");
+    waitWriter();
+    if (index > storeAppliedWritten()) storeApplyWait();
+    if (index > storeAppliedWritten()) fatal("storeLogCompact", "index beyond the applied index");
     if (index == 0 || (unsigned char)(index >> 56) == 0xff) fatal("storeLogCompact", "bad index");
     /* The state's writes are not synced: make them durable before the log entries
      * that would replay them go. */
@@ -1115,12 +1170,14 @@ void storeApplyBegin(void) {
 
 void storePut(int cf, const char *k, size_t kl, const char *v, size_t vl) {
     requireBatch("storePut");
+    st.carry_bytes += kl + vl;
     if (cf == STORE_CF_DATA) overlayPut(k, kl, v, vl);
     else rocksdb_writebatch_wi_put_cf(st.apply, cfHandle(cf), k, kl, v, vl);
 }
 
 void storeDelete(int cf, const char *k, size_t kl) {
     requireBatch("storeDelete");
+    st.carry_bytes += kl;
     if (cf == STORE_CF_DATA) overlayPut(k, kl, NULL, ROW_ABSENT);
     else rocksdb_writebatch_wi_delete_cf(st.apply, cfHandle(cf), k, kl);
 }
@@ -1178,6 +1235,8 @@ void storeClear(int cf, uint64_t entry_index) {
     if (rerr) fatal("storeClear: write failed", rerr);
     rocksdb_writebatch_destroy(b);
     rocksdb_writebatch_wi_clear(st.apply);
+    st.carry = 0;
+    st.carry_bytes = 0;
     __atomic_store_n(&st.applied, entry_index - 1, __ATOMIC_RELEASE);
     pthread_mutex_lock(&st.wlock);
     st.applied_written = entry_index - 1;
@@ -1186,12 +1245,9 @@ void storeClear(int cf, uint64_t entry_index) {
     if (cf == STORE_CF_DATA) cacheClear();
 }
 
-void storeApplyCommit(uint64_t applied_index) {
-    requireBatch("storeApplyCommit");
-    requireNoBatchIters("storeApplyCommit");
-    if (applied_index < st.applied) fatal("storeApplyCommit", "applied index went backwards");
-    if (before_write) before_write();
-    storeApplyWait();
+/* The open batch (committed: st.applied) becomes st.flying, queued for the writer,
+ * which must be idle with rc.fl empty. */
+static void commitToFlying(void) {
     /* The writer gets a plain batch holding the WriteBatchWithIndex's writes (other
      * column families, rows flushed for an iterator) and the list of the overlay's
      * other rows, which it sorts and appends, then the applied index: the loop thread
@@ -1202,15 +1258,36 @@ void storeApplyCommit(uint64_t applied_index) {
     st.flying = rocksdb_writebatch_create_from(rep, repl);
     st.nwrows = overlayUnflushed(&st.wrows, &st.wrows_cap);
     rocksdb_writebatch_wi_clear(st.apply);
+    overlayToFlying();
+    st.flying_applied = st.applied;
+    st.carry = 0;
+    st.carry_bytes = 0;
+    st.queued = 1;
+}
+
+void storeApplyCommit(uint64_t applied_index) {
+    requireBatch("storeApplyCommit");
+    requireNoBatchIters("storeApplyCommit");
+    if (applied_index < st.applied) fatal("storeApplyCommit", "applied index went backwards");
+    if (before_write) before_write();
     st.in_batch = 0;
     __atomic_store_n(&st.applied, applied_index, __ATOMIC_RELEASE);
-    overlayToFlying();
-    st.flying_applied = applied_index;
-    st.queued = 1;
+    st.carry = 1;
+    st.last_commit_us = nowUs();
+    if (!st.queued && (!carryFull(1) || (!carryFull(4) && writerBusy()))) return;
+    waitWriter();
+    commitToFlying();
 }
 
 uint64_t storeAppliedIndex(void) {
     return st.applied;
+}
+
+uint64_t storeAppliedWritten(void) {
+    pthread_mutex_lock(&st.wlock);
+    uint64_t w = st.applied_written;
+    pthread_mutex_unlock(&st.wlock);
+    return w;
 }
 
 /* Reads through the open batch (its writes over the DB). */
@@ -1286,7 +1363,7 @@ void storePrefetchEnd(void) {
 static int rowGet(rocksdb_column_family_handle_t *h, const char *k, size_t kl, storeValue *v) {
     uint64_t hash = rowHash(k, kl);
     size_t i;
-    if (st.in_batch && (i = tableFind(&rc.ov, hash, k, kl)) != NO_SLOT)
+    if ((st.in_batch || st.carry) && (i = tableFind(&rc.ov, hash, k, kl)) != NO_SLOT)
         return rowValue(rc.ov.slots[i].r, v);
     if ((i = tableFind(&rc.t, hash, k, kl)) != NO_SLOT) {
         row *r = rc.t.slots[i].r;
@@ -1335,6 +1412,15 @@ storeIter *storeIterNew(int cf) {
         si->it = rocksdb_writebatch_wi_create_iterator_with_base_cf(st.apply, si->it, h);
         st.batch_iters++;
     }
+    return si;
+}
+
+storeIter *storeIterNewWritten(int cf) {
+    rocksdb_column_family_handle_t *h = cfHandle(cf);
+    storeIter *si = malloc(sizeof(*si));
+    if (!si) fatal("storeIterNewWritten", "out of memory");
+    si->it = rocksdb_create_iterator_cf(st.db, st.ropt, h);
+    si->in_batch = 0;
     return si;
 }
 
