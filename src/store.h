@@ -90,8 +90,9 @@ uint64_t storeLogLastIndex(void);
  * start: the entry just before the first one kept (raftNew's snap_index, snap_term) and
  * the membership as of it (conf: conflen opaque bytes, at most STORE_CONF_MAX_LEN; the
  * caller's encoding). `index` must not exceed storeAppliedIndex() (aborts); past
- * storeAppliedWritten() it first writes the carried commits on the calling thread
- * (storeApplyWait), up to it only waits for the batch being written. It syncs the
+ * storeAppliedWritten() it first waits for the batch being written and, if need be,
+ * writes the carried commits on the calling thread (storeApplyWait); up to it, it waits
+ * for nothing. It syncs the
  * state database first, so after a crash the state
  * machine is never behind the log start. The compaction itself is unsynced: lost in a
  * crash, it only keeps entries longer. Loop thread; aborts on error. */

@@ -959,7 +959,9 @@ static void putLogStart(rocksdb_writebatch_t *b, rocksdb_column_family_handle_t 
 void storeLogCompact(uint64_t index, uint64_t term, const void *conf, size_t conflen) {
     char from[LOG_KEY_LEN], to[LOG_KEY_LEN], *rerr = NULL;
 
-    waitWriter();
+    /* A batch of up to CARRY_ROWS rows may be in flight: wait for it only if it holds
+     * the index (the sync below then covers what is written up to the index). */
+    if (index > storeAppliedWritten()) waitWriter();
     if (index > storeAppliedWritten()) storeApplyWait();
     if (index > storeAppliedWritten()) fatal("storeLogCompact", "index beyond the applied index");
     if (index == 0 || (unsigned char)(index >> 56) == 0xff) fatal("storeLogCompact", "bad index");
