@@ -32,7 +32,6 @@
 #include "fsm.h"
 #include "replica.h"
 #include "replica_io.h"
-#include "store.h"
 
 typedef struct waiter {
     client *c;                      /* NULL: forgotten client, or server-issued */
@@ -772,7 +771,7 @@ static void compactLog(void) {
     if (soleMemberNow()) {
         /* Up to what the state database holds: commits the store still carries
          * (storeApplyCommit) need their entries until they are written. */
-        uint64_t idx = storeAppliedWritten();
+        uint64_t idx = ioAppliedWritten();
         raftConfState cs;
         if (!single_base || idx < compacted_index + COMPACT_EVERY_ENTRIES) return;
         if (raftGetConfState(R, idx, &cs) != 0 || !isSelfOnly(&cs)) return;

@@ -56,6 +56,9 @@ void ioFreeEntries(replicaLoaded *l);
 /* Drops the persisted log up to index (of that term, membership conf as of
  * it), which is applied. */
 void ioCompactLog(uint64_t index, uint64_t term, const raftConfState *conf);
+/* The highest applied index the state machine's storage already holds (the store
+ * defers its writes): how far ioCompactLog may go. */
+uint64_t ioAppliedWritten(void);
 
 /* Snapshots (snapshot.c). */
 /* Starts taking a snapshot of the state machine at its applied index, on a

@@ -138,6 +138,10 @@ void ioCompactLog(uint64_t index, uint64_t term, const raftConfState *conf) {
     storeLogCompact(index, term, buf, len);
 }
 
+uint64_t ioAppliedWritten(void) {
+    return storeAppliedWritten();
+}
+
 void ioFreeEntries(replicaLoaded *l) {
     for (size_t i = 0; i < l->nentries; i++) free(l->entries[i].data);
     free(l->entries);
