@@ -32,10 +32,16 @@ typedef struct replicaWrite {
  * orders them. */
 void ioSubmitWrite(replicaWrite *w, int inline_write);
 void replicaWriteDone(replicaWrite *w);
+/* Runs w on the loop thread and returns; no completion call (the caller
+ * finishes it). Only while no write is in flight. */
+void ioWriteNow(replicaWrite *w);
 
 /* Sends a message to a peer (best effort; lost messages are Raft's normal
  * weather). m and its entries are borrowed for the call. */
 void ioSend(const raftMsg *m);
+/* Writes what ioSend queued to the peers' sockets now, rather than when the
+ * loop next polls. */
+void ioFlush(void);
 
 /* Loads the persisted state for raftNew. With tail_only, the applied index
  * is taken as the snapshot point: only its term and the entries after it

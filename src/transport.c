@@ -514,6 +514,11 @@ void transportSend(const raftMsg *m) {
     stats.msgs_sent++;
 }
 
+void transportFlush(void) {
+    for (int i = 0; i < nlinks; i++)
+        if (links[i]->state == LINK_UP && links[i]->ac) redisAsyncHandleWrite(links[i]->ac);
+}
+
 typedef struct pendingCall {
     transportReplyFn *cb;         /* one of cb and status_cb */
     transportStatusFn *status_cb;
