@@ -150,21 +150,22 @@ static rocksdb_column_family_handle_t *cfHandle(int cf) {
 /* The data CF's point reads (GET, and the old record every write reads first) would
  * otherwise walk RocksDB's memtable skiplist, a cache miss per level; so would its
  * writes, put in random key order. Both go through rows kept here, loop thread only:
- *   rc.t   the read cache: committed rows, key -> value or "absent" (a negative
- *          entry), filled by read misses and by every committed write; CLOCK
- *          eviction over a byte budget (0: caches nothing).
+ *   rc.t   the read cache: key -> value or "absent" (a negative entry), filled by
+ *          read misses and by every write as it is made (a batch always commits,
+ *          nothing is rolled back, so the open batch's rows are as good as
+ *          committed ones); CLOCK eviction over a byte budget (0: caches nothing).
  *   rc.ov  the open batch's data writes, key -> the latest row written; rc.batch
  *          lists those rows (row->pos is a row's index there).
  *   rc.fl  the committed batch the apply writer may still be writing (see "apply
  *          writer" below): the same pair of table and list, moved over from rc.ov at
  *          the commit, emptied once that write is known to be done.
- * A read inside a batch looks at the overlay first, then the cache, then the flying
- * rows (the cache may have evicted one), then the DB (neither batch holds a write of
- * that key, so the DB alone is the truth, whether or not the flying write reached
- * it). The overlay's rows enter the WriteBatchWithIndex only when it is about to be
+ * A read looks at the cache first (a cached row is the latest of its key), then, as
+ * the cache may have evicted a row or not taken it, the overlay, the flying rows,
+ * then the DB (neither batch holds a write of that key, so the DB alone is the
+ * truth, whether or not the flying write reached it). The overlay's rows enter the WriteBatchWithIndex only when it is about to be
  * written or iterated (overlayFlush), once per key and in key order, so the memtable
- * inserts follow each other closely. A commit then moves the rows into the cache and
- * rc.fl; storeClear of the data CF empties all three. A row never disagrees with what
+ * inserts follow each other closely. A commit then moves the rows to rc.fl; storeClear
+ * of the data CF empties all three. A row never disagrees with what
  * the DB plus the open batch hold. A row is one allocation (key, then value), reference
  * counted: a storeValue that borrows it keeps it alive after its eviction or
  * replacement. */
@@ -341,16 +342,19 @@ static void cacheEvict(void) {
  * dropping the row it replaces. A row too big to cache just drops the old one. */
 static void cachePut(uint64_t h, row *r) {
     size_t i = tableFind(&rc.t, h, r->data, r->klen);
+    int fits = rowCharge(r) <= rc.row_max;
     if (i != NO_SLOT) {
-        row *old = tableRemoveAt(&rc.t, i);
+        row *old = rc.t.slots[i].r;
+        if (fits) rc.t.slots[i].r = r; /* same key, same hash: the slot stays */
+        else tableRemoveAt(&rc.t, i);
         cacheCharge(-(ptrdiff_t)rowCharge(old));
         rowUnref(old);
     }
-    if (rowCharge(r) > rc.row_max) return;
+    if (!fits) return;
     r->refs++;
     r->used = 1;
     cacheCharge((ptrdiff_t)rowCharge(r));
-    tableAdd(&rc.t, h, r);
+    if (i == NO_SLOT) tableAdd(&rc.t, h, r);
     cacheEvict();
 }
 
@@ -365,6 +369,7 @@ static void cacheClear(void) {
 static void overlayPut(const char *k, size_t kl, const char *v, size_t vl) {
     uint64_t h = rowHash(k, kl);
     row *r = rowNew(k, kl, v, vl);
+    cachePut(h, r);
     size_t i = tableFind(&rc.ov, h, k, kl);
     if (i != NO_SLOT) {
         row *old = rc.ov.slots[i].r;
@@ -432,13 +437,9 @@ static void overlayFlush(void) {
     putRows(rc.sorted, n, st.apply, NULL);
 }
 
-/* The batch was written: its rows move into the cache (keep = 1) or are dropped. */
-static void overlayEnd(int keep) {
-    for (size_t i = 0; i < rc.batch_len; i++) {
-        row *r = rc.batch[i];
-        if (keep) cachePut(rowHash(r->data, r->klen), r);
-        rowUnref(r);
-    }
+/* The batch was written, or is dropped: its rows leave the overlay. */
+static void overlayEnd(void) {
+    for (size_t i = 0; i < rc.batch_len; i++) rowUnref(rc.batch[i]);
     tableReset(&rc.ov, rc.batch_len);
     rc.batch_len = 0;
 }
@@ -450,14 +451,12 @@ static void flyingEnd(void) {
     rc.fl_len = 0;
 }
 
-/* The batch was committed (rc.fl must be empty): its rows enter the cache and move to
- * rc.fl, where reads find them until its write is done. */
+/* The batch was committed (rc.fl must be empty): its rows move to rc.fl, where reads
+ * find them until its write is done. */
 static void overlayToFlying(void) {
     row **b = rc.fl_batch;
     size_t cap = rc.fl_cap;
     rowTable t = rc.fl;
-    for (size_t i = 0; i < rc.batch_len; i++)
-        cachePut(rowHash(rc.batch[i]->data, rc.batch[i]->klen), rc.batch[i]);
     rc.fl = rc.ov;
     rc.fl_batch = rc.batch;
     rc.fl_len = rc.batch_len;
@@ -475,7 +474,7 @@ static void rowCacheInit(void) {
 }
 
 static void rowCacheFree(void) {
-    overlayEnd(0);
+    overlayEnd();
     flyingEnd();
     cacheClear();
     free(rc.t.slots);
@@ -1243,7 +1242,7 @@ void storeClear(int cf, uint64_t entry_index) {
     pthread_mutex_lock(&st.wlock);
     st.applied_written = entry_index - 1;
     pthread_mutex_unlock(&st.wlock);
-    overlayEnd(cf != STORE_CF_DATA);
+    overlayEnd();
     if (cf == STORE_CF_DATA) cacheClear();
 }
 
@@ -1365,14 +1364,14 @@ void storePrefetchEnd(void) {
 static int rowGet(rocksdb_column_family_handle_t *h, const char *k, size_t kl, storeValue *v) {
     uint64_t hash = rowHash(k, kl);
     size_t i;
-    if ((st.in_batch || st.carry) && (i = tableFind(&rc.ov, hash, k, kl)) != NO_SLOT)
-        return rowValue(rc.ov.slots[i].r, v);
     if ((i = tableFind(&rc.t, hash, k, kl)) != NO_SLOT) {
         row *r = rc.t.slots[i].r;
         r->used = 1;
         statAdd(&rc.hits);
         return rowValue(r, v);
     }
+    if ((st.in_batch || st.carry) && (i = tableFind(&rc.ov, hash, k, kl)) != NO_SLOT)
+        return rowValue(rc.ov.slots[i].r, v);
     if ((i = tableFind(&rc.fl, hash, k, kl)) != NO_SLOT) return rowValue(rc.fl.slots[i].r, v);
     statAdd(&rc.misses);
     rocksdb_pinnableslice_t *p = dbGet(h, k, kl);
