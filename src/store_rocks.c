@@ -1275,9 +1275,13 @@ void storeApplyCommit(uint64_t applied_index) {
     __atomic_store_n(&st.applied, applied_index, __ATOMIC_RELEASE);
     st.carry = 1;
     st.last_commit_us = nowUs();
-    if (!st.queued && (!carryFull(1) || (!carryFull(4) && writerBusy()))) return;
+    if (!carryFull(1) || (!carryFull(4) && writerBusy())) return;
     waitWriter();
     commitToFlying();
+    /* To the writer now: another commit before the loop's next kick (a follower
+     * applies each AppendEntries it reads) would otherwise find the batch still
+     * queued and write it itself. */
+    storeApplyKick();
 }
 
 uint64_t storeAppliedIndex(void) {
