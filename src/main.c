@@ -52,10 +52,11 @@ static void beforeSleep(uv_prepare_t *h) {
     replicaBeforeSleep();
     handleClientsBeforeSleep();
     storeApplyKick();
-    /* Clients resumed just now may have proposed: the next iteration must not
-     * wait for an event to propose them (an active idle handle makes the poll
+    /* Clients resumed just now may have proposed, or an inline log write may have
+     * been queued inside the completion of the one before: the next iteration must
+     * not wait for an event to start them (an active idle handle makes the poll
      * return at once). */
-    if (replicaHasBatch()) uv_idle_start(&pending_batch, onPendingBatch);
+    if (replicaHasWork()) uv_idle_start(&pending_batch, onPendingBatch);
     else uv_idle_stop(&pending_batch);
     if (server.shutdown_asap && !ioWriteInFlight() && !ioSnapshotBusy()) shutdownNow();
 }

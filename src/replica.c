@@ -210,8 +210,8 @@ static int batchWaits(void) {
     return in.commit < in.last_index;
 }
 
-int replicaHasBatch(void) {
-    return batch_cmds > 0 && !batchWaits();
+int replicaHasWork(void) {
+    return (batch_cmds > 0 && !batchWaits()) || (next_write && !write_in_flight);
 }
 
 int replicaIsLeader(void) {
@@ -657,8 +657,8 @@ static void submitNextWrite(void) {
     if (!next_write) return;
     int inl = writeInline();
     /* An inline write would nest inside the completion of the one before; it
-     * waits for the loop's next call instead (a batch still to propose keeps the
-     * loop from sleeping, see replicaHasBatch). */
+     * waits for the loop's next call instead (which comes at once: see
+     * replicaHasWork). */
     if (inl && in_write_done) return;
     write_in_flight = 1;
     ioSubmitWrite(takeNextWrite(), inl);

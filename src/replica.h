@@ -19,9 +19,10 @@ void replicaPropose(client *c);
 void replicaProposeCommand(int argc, const slice *argv);
 /* Proposals (client or server) made on this node and not applied yet. */
 uint64_t replicaUnapplied(void);
-/* 1 while commands wait to be proposed at the next replicaBeforeSleep (not while
- * they wait for the leader's entry in flight to commit: its answers wake the loop). */
-int replicaHasBatch(void);
+/* 1 while commands wait to be proposed, or a log write waits to start, at the next
+ * replicaBeforeSleep (not while commands wait for the leader's entry in flight to
+ * commit, nor while a write runs: their completions wake the loop). */
+int replicaHasWork(void);
 int replicaIsLeader(void);
 /* Leader, and its term's no-op is applied: it may serve reads and writes. */
 int replicaLeaderReady(void);
