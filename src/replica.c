@@ -6,11 +6,10 @@
  * every command proposed since the last one goes into the core as ONE entry (a
  * leader with peers waits until its previous entry committed, see batchWaits)
  * ([now_ms][RESP command]...); the core's update is routed: messages to
- * peers, entries + hard state to one synced write (a leader with peers hands
- * it to the persistence thread, other nodes write on the loop thread, see
- * writeInline; while a write runs, later updates queue and go out merged as
- * the next write: group commit), committed entries to fsm.c, whose replies
- * come back here through replicaTakeWaiter in proposal order.
+ * peers, entries + hard state to the persistence thread (one synced write;
+ * while it runs, later updates queue and go out merged as the next write:
+ * group commit), committed entries to fsm.c, whose replies come back here
+ * through replicaTakeWaiter in proposal order.
  *
  * Membership: a RAFT.NODE change is one CONF entry whose waiter is answered
  * when it applies, like a write. After every update the core's current
@@ -620,35 +619,22 @@ static void queueWrite(const raftUpdate *u) {
     }
 }
 
-/* A leader with peers writes its log on the persistence thread: its loop keeps
- * reading and answering clients meanwhile (inline, 3 nodes on 2 cores, SET -c 50
- * -P 16: 88-100k against 110-115k ops/s). Every other node writes on the loop
- * thread, as Redis's appendfsync always does. A cluster's only member has no
- * peer to serve meanwhile (SET -P 1: 22-24k -> 28-32k ops/s inline); a
- * follower's next step waits for its write anyway (the acknowledgement), and
- * under load the hand-over to the pool thread and back cost it 0.29-0.42 ms
- * and 0.26-0.35 ms of thread wake-ups around a write of 1.0-1.3 ms (3 nodes on
- * 2 cores, SET -c 50 -P 16). With writeBeforeApply, interleaved against pool
- * writes: -P 1 16.7-17.9k vs 15.1-15.2k ops/s, -P 16 99-102k vs 96-100k. */
+/* A cluster whose only member is this node writes its log on the loop thread,
+ * as Redis's appendfsync always does: it has no peer to serve meanwhile, and
+ * the hand-over to the persistence thread and back cost about 150 us of
+ * thread wake-ups per write on the development machine (SET -P 1: 22-24k ->
+ * 28-32k ops/s inline). Other nodes keep the loop free while the log syncs.
+ * Followers writing inline saved 0.3-0.7 ms of wake-ups per round under load,
+ * but a follower's loop then waits out every slow sync: in make bench's
+ * catch-up load (1 GB, every node snapshotting every 100 entries) the leader's
+ * links to followers went 2 s without a reply and a follower won an election,
+ * in all three runs tried; with the writes on the persistence thread, none. */
 static int writeInline(void) {
-    if (role != RAFT_LEADER) return 1;
     raftConfState now;
     return raftGetConfState(R, 0, &now) == 0 && isSelfOnly(&now);
 }
 
 static int in_write_done;   /* replicaWriteDone is running */
-
-/* Takes the queued write, its entries' data pointers fixed up. */
-static replicaWrite *takeNextWrite(void) {
-    replicaWrite *w = next_write;
-    next_write = NULL;
-    size_t off = 0;
-    for (size_t i = 0; i < w->nentries; i++) {
-        w->entries[i].data = w->data + off;
-        off += w->entries[i].len;
-    }
-    return w;
-}
 
 static void submitNextWrite(void) {
     if (write_in_flight) return;
@@ -660,22 +646,15 @@ static void submitNextWrite(void) {
      * waits for the loop's next call instead (which comes at once: see
      * replicaHasWork). */
     if (inl && in_write_done) return;
-    write_in_flight = 1;
-    ioSubmitWrite(takeNextWrite(), inl);
-}
-
-/* The write is durable: the messages waiting for it leave at once. */
-static void sendAfterPersist(const replicaWrite *w) {
-    for (size_t i = 0; i < w->nafter; i++) ioSend(&w->after[i]);
-    if (w->nafter) ioFlush();
-}
-
-static void notePersisted(replicaWrite *w) {
-    if (w->nentries > 0) {
-        const raftEntry *last = &w->entries[w->nentries - 1];
-        raftPersisted(R, last->index, last->term);
+    replicaWrite *w = next_write;
+    next_write = NULL;
+    size_t off = 0;
+    for (size_t i = 0; i < w->nentries; i++) {
+        w->entries[i].data = w->data + off;
+        off += w->entries[i].len;
     }
-    recycleWrite(w);
+    write_in_flight = 1;
+    ioSubmitWrite(w, inl);
 }
 
 void replicaWriteDone(replicaWrite *w) {
@@ -684,30 +663,27 @@ void replicaWriteDone(replicaWrite *w) {
     /* The entries proposed meanwhile go to disk at once, so their fsync
      * overlaps the apply of the ones just made durable. */
     submitNextWrite();
-    sendAfterPersist(w);
-    notePersisted(w);
+    /* The messages waiting for the write leave at once, not when the loop next
+     * polls. */
+    for (size_t i = 0; i < w->nafter; i++) ioSend(&w->after[i]);
+    if (w->nafter) ioFlush();
+    if (w->nentries > 0) {
+        const raftEntry *last = &w->entries[w->nentries - 1];
+        raftPersisted(R, last->index, last->term);
+    }
+    recycleWrite(w);
     processUpdates();
     submitNextWrite();
     in_write_done = 0;
 }
 
 /* An update with entries to persist and entries to apply (on a follower, an
- * AppendEntries also brings the leader's commit index): when this node writes
- * inline, the write goes first and its acknowledgement leaves before the apply
- * starts, which takes the apply off the leader's commit path. The core hears of
- * the write once that update is advanced (early_write). 3 nodes on 2 cores, SET
- * -c 50 -P 16, against inline writes that wait for the apply: 111-113k vs
- * 103-106k ops/s; the leader's commit came 2.5-2.6 ms after its proposal
- * instead of 2.9-3.1. */
-static replicaWrite *early_write;
-
+ * AppendEntries also brings the leader's commit index): the write starts first, so
+ * that its sync runs on the persistence thread during the apply, and the
+ * acknowledgement leaves as soon as it is durable (replicaWriteDone). */
 static void writeBeforeApply(const raftUpdate *u) {
-    if (!u->ncommitted || !next_write || write_in_flight || early_write || !writeInline() ||
-        ioSnapshotInstallPending())
-        return;
-    early_write = takeNextWrite();
-    ioWriteNow(early_write);
-    sendAfterPersist(early_write);
+    if (u->ncommitted && next_write && !write_in_flight && !writeInline() && !ioSnapshotInstallPending())
+        submitNextWrite();
 }
 
 /* Leadership lost in lost_term with commit index lost_commit: the waiters
@@ -772,10 +748,6 @@ static void processUpdates(void) {
         failLostWaiters();
         answerReads(&u);
         raftAdvance(R, &u);
-        if (early_write) {
-            notePersisted(early_write);
-            early_write = NULL;
-        }
         /* After raftAdvance: a fresh checkpoint calls into the core. */
         for (size_t i = 0; i < nsnaps; i++) ioSendSnapshot(snap_to[i], snap_min[i]);
     }

@@ -32,9 +32,6 @@ typedef struct replicaWrite {
  * orders them. */
 void ioSubmitWrite(replicaWrite *w, int inline_write);
 void replicaWriteDone(replicaWrite *w);
-/* Runs w on the loop thread and returns; no completion call (the caller
- * finishes it). Only while no write is in flight. */
-void ioWriteNow(replicaWrite *w);
 
 /* Sends a message to a peer (best effort; lost messages are Raft's normal
  * weather). m and its entries are borrowed for the call. */

@@ -64,12 +64,6 @@ void ioSubmitWrite(replicaWrite *w, int inline_write) {
     if (rc != 0) serverPanic("uv_queue_work: %s", uv_strerror(rc));
 }
 
-void ioWriteNow(replicaWrite *w) {
-    serverAssert(!in_flight);
-    uv_work_t req = {.data = w};
-    runWrite(&req);
-}
-
 int ioWriteInFlight(void) {
     return in_flight;
 }
