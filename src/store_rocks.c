@@ -1405,27 +1405,23 @@ void storeValueFree(storeValue *v) {
     *v = (storeValue){0};
 }
 
-storeIter *storeIterNew(int cf) {
-    rocksdb_column_family_handle_t *h = cfHandle(cf);
+storeIter *storeIterNewWritten(int cf) {
     storeIter *si = malloc(sizeof(*si));
     if (!si) fatal("storeIterNew", "out of memory");
-    storeApplyWait();
-    si->it = rocksdb_create_iterator_cf(st.db, st.ropt, h);
-    si->in_batch = st.in_batch;
-    if (st.in_batch) {
-        if (cf == STORE_CF_DATA) overlayFlush();
-        si->it = rocksdb_writebatch_wi_create_iterator_with_base_cf(st.apply, si->it, h);
-        st.batch_iters++;
-    }
+    si->it = rocksdb_create_iterator_cf(st.db, st.ropt, cfHandle(cf));
+    si->in_batch = 0;
     return si;
 }
 
-storeIter *storeIterNewWritten(int cf) {
-    rocksdb_column_family_handle_t *h = cfHandle(cf);
-    storeIter *si = malloc(sizeof(*si));
-    if (!si) fatal("storeIterNewWritten", "out of memory");
-    si->it = rocksdb_create_iterator_cf(st.db, st.ropt, h);
-    si->in_batch = 0;
+storeIter *storeIterNew(int cf) {
+    storeApplyWait();
+    storeIter *si = storeIterNewWritten(cf);
+    if (st.in_batch) {
+        if (cf == STORE_CF_DATA) overlayFlush();
+        si->it = rocksdb_writebatch_wi_create_iterator_with_base_cf(st.apply, si->it, cfHandle(cf));
+        si->in_batch = 1;
+        st.batch_iters++;
+    }
     return si;
 }
 

@@ -515,8 +515,12 @@ void transportSend(const raftMsg *m) {
 }
 
 void transportFlush(void) {
-    for (int i = 0; i < nlinks; i++)
-        if (links[i]->state == LINK_UP && links[i]->ac) redisAsyncHandleWrite(links[i]->ac);
+    for (int i = 0; i < nlinks; i++) {
+        redisAsyncContext *ac = links[i]->ac;
+        /* hiredis asks for UV_WRITABLE exactly while it has output queued. */
+        if (links[i]->state == LINK_UP && ac && (((uvEvents *)ac->ev.data)->events & UV_WRITABLE))
+            redisAsyncHandleWrite(ac);
+    }
 }
 
 typedef struct pendingCall {
