@@ -256,6 +256,7 @@ typedef struct storeStats {
     uint64_t read_cache_used_bytes;
     uint64_t read_cache_hits;
     uint64_t read_cache_misses;
+    int read_cache_complete;            /* a key the read cache lacks is absent */
 } storeStats;
 
 /* Fills *st with current, approximate figures (cheap: in-memory properties only). */

@@ -162,7 +162,12 @@ static rocksdb_column_family_handle_t *cfHandle(int cf) {
  * A read looks at the cache first (a cached row is the latest of its key), then, as
  * the cache may have evicted a row or not taken it, the overlay, the flying rows,
  * then the DB (neither batch holds a write of that key, so the DB alone is the
- * truth, whether or not the flying write reached it). The overlay's rows enter the WriteBatchWithIndex only when it is about to be
+ * truth, whether or not the flying write reached it). The cache is complete
+ * (rc.complete) while it holds the row of every key present: from an open that finds
+ * the data CF empty, or a clear of it, until it first drops a present row (evicted,
+ * or too big to take). A key a complete cache lacks is absent, which a read then
+ * answers without RocksDB, whose negative lookups otherwise cost every first write
+ * of a key a walk of the memtable's bloom filter and each SST's. The overlay's rows enter the WriteBatchWithIndex only when it is about to be
  * written or iterated (overlayFlush), once per key and in key order, so the memtable
  * inserts follow each other closely. A commit then moves the rows to rc.fl; storeClear
  * of the data CF empties all three. A row never disagrees with what
@@ -199,6 +204,7 @@ static size_t read_cache_budget = STORE_DEFAULT_READ_CACHE_BYTES; /* kept across
 
 static struct {
     size_t budget, row_max, bytes, hand;
+    int complete;            /* every present key has its row in rc.t (see above) */
     uint64_t hits, misses;
     rowTable t;              /* holds a reference to each row */
     rowTable ov;             /* no references: rc.batch holds them */
@@ -329,6 +335,7 @@ static void cacheEvict(void) {
         size_t i = rc.hand & (rc.t.cap - 1);
         row *r = rc.t.slots[i].r;
         if (r && !r->used) {
+            if (r->vlen != ROW_ABSENT) rc.complete = 0;
             cacheCharge(-(ptrdiff_t)rowCharge(r));
             rowUnref(tableRemoveAt(&rc.t, i)); /* slot i now holds the next row, if any */
             continue;
@@ -350,7 +357,10 @@ static void cachePut(uint64_t h, row *r) {
         cacheCharge(-(ptrdiff_t)rowCharge(old));
         rowUnref(old);
     }
-    if (!fits) return;
+    if (!fits) {
+        if (r->vlen != ROW_ABSENT) rc.complete = 0;
+        return;
+    }
     r->refs++;
     r->used = 1;
     cacheCharge((ptrdiff_t)rowCharge(r));
@@ -467,10 +477,23 @@ static void overlayToFlying(void) {
     rc.batch_len = 0;
 }
 
+static int dataEmpty(void) {
+    char *rerr = NULL;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(st.db, st.ropt, st.cf[STORE_CF_DATA]);
+    rocksdb_iter_seek_to_first(it);
+    int empty = !rocksdb_iter_valid(it);
+    rocksdb_iter_get_error(it, &rerr);
+    if (rerr) fatal("reading the data column family", rerr);
+    rocksdb_iter_destroy(it);
+    return empty;
+}
+
+/* After storeOpen has opened the databases. */
 static void rowCacheInit(void) {
     memset(&rc, 0, sizeof(rc));
     rc.budget = read_cache_budget;
     rc.row_max = rc.budget / ROW_MAX_FRACTION;
+    rc.complete = rc.budget > 0 && dataEmpty();
 }
 
 static void rowCacheFree(void) {
@@ -824,6 +847,7 @@ void storeSetReadCacheBytes(size_t bytes) {
     read_cache_budget = bytes;
     rc.budget = bytes;
     rc.row_max = bytes / ROW_MAX_FRACTION;
+    if (!bytes) rc.complete = 0;
     cacheEvict();
 }
 
@@ -1243,7 +1267,10 @@ void storeClear(int cf, uint64_t entry_index) {
     st.applied_written = entry_index - 1;
     pthread_mutex_unlock(&st.wlock);
     overlayEnd();
-    if (cf == STORE_CF_DATA) cacheClear();
+    if (cf == STORE_CF_DATA) {
+        cacheClear();
+        rc.complete = rc.budget > 0;
+    }
 }
 
 /* The open batch (committed: st.applied) becomes st.flying, queued for the writer,
@@ -1374,6 +1401,10 @@ static int rowGet(rocksdb_column_family_handle_t *h, const char *k, size_t kl, s
         statAdd(&rc.hits);
         return rowValue(r, v);
     }
+    if (rc.complete) {
+        statAdd(&rc.hits);
+        return 0;
+    }
     if ((st.in_batch || st.carry) && (i = tableFind(&rc.ov, hash, k, kl)) != NO_SLOT)
         return rowValue(rc.ov.slots[i].r, v);
     if ((i = tableFind(&rc.fl, hash, k, kl)) != NO_SLOT) return rowValue(rc.fl.slots[i].r, v);
@@ -1479,4 +1510,5 @@ void storeGetStats(storeStats *s) {
     s->read_cache_used_bytes = __atomic_load_n(&rc.bytes, __ATOMIC_RELAXED);
     s->read_cache_hits = __atomic_load_n(&rc.hits, __ATOMIC_RELAXED);
     s->read_cache_misses = __atomic_load_n(&rc.misses, __ATOMIC_RELAXED);
+    s->read_cache_complete = __atomic_load_n(&rc.complete, __ATOMIC_RELAXED);
 }

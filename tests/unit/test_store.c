@@ -929,6 +929,80 @@ TEST(test_read_cache_clear) {
     storeClose();
 }
 
+static storeStats stats(void) {
+    storeStats s;
+    storeGetStats(&s);
+    return s;
+}
+
+/* A cache that holds every present key answers a key it lacks as absent without
+ * asking RocksDB (no miss counted); once it drops a present row it asks again. */
+TEST(test_read_cache_complete_until_a_present_row_goes) {
+    freshDir();
+    CHECK(openStore() == 0);
+    CHECK(stats().read_cache_complete);        /* fresh: the data CF is empty */
+    uint64_t m0 = stats().read_cache_misses;
+    commitOne(1, "a", "1");
+    commitOne(2, "gone", "x");
+    commitOne(3, "gone", NULL);
+    CHECK(holds("a", "1"));
+    CHECK(holds("gone", NULL));
+    CHECK(holds("never", NULL));
+    CHECK_EQ_INT(stats().read_cache_misses - m0, 0);
+    CHECK(stats().read_cache_complete);
+
+    /* Reopened over data: the cache starts empty, so incomplete; RocksDB answers. */
+    storeClose();
+    CHECK(openStore() == 0);
+    CHECK(!stats().read_cache_complete);
+    m0 = stats().read_cache_misses;
+    CHECK(holds("a", "1"));
+    CHECK(holds("never", NULL));
+    CHECK_EQ_INT(stats().read_cache_misses - m0, 2);
+
+    /* Clearing the data CF makes it complete again. */
+    storeApplyBegin();
+    storeClear(STORE_CF_DATA, 4);
+    CHECK(stats().read_cache_complete);
+    CHECK(holds("a", NULL));
+    put(STORE_CF_DATA, "b", "2");
+    storeApplyCommit(4);
+    CHECK(holds("b", "2"));
+    CHECK(holds("a", NULL));
+
+    /* A present row too big to cache ends it; the row is still read from the DB. */
+    char big[2000];
+    memset(big, 'B', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    storeSetReadCacheBytes(64 << 10);           /* rows over 1 KB are not cached */
+    commitOne(5, "big", big);
+    CHECK(!stats().read_cache_complete);
+    CHECK(holds("big", big));
+    CHECK(holds("b", "2"));
+    CHECK(holds("a", NULL));
+    storeClose();
+
+    /* Eviction of a present row ends it as well; every row stays readable. */
+    freshDir();
+    CHECK(openStore() == 0);
+    CHECK(stats().read_cache_complete);
+    char k[32];
+    storeApplyBegin();
+    for (int i = 0; i < 2000; i++) {
+        snprintf(k, sizeof(k), "key%d", i);
+        put(STORE_CF_DATA, k, k);
+    }
+    storeApplyCommit(1);
+    CHECK(!stats().read_cache_complete);
+    for (int i = 0; i < 2000; i++) {
+        snprintf(k, sizeof(k), "key%d", i);
+        CHECK(holds(k, k));
+    }
+    CHECK(holds("never", NULL));
+    storeClose();
+    storeSetReadCacheBytes(STORE_DEFAULT_READ_CACHE_BYTES);
+}
+
 TEST(test_read_cache_eviction_and_big_rows) {
     freshDir();
     storeSetReadCacheBytes(64 << 10); /* rows over 1 KB are not cached */
@@ -1183,6 +1257,7 @@ int main(int argc, char **argv) {
         RUN(test_read_cache_overwrite_delete_absent);
         RUN(test_read_cache_batch_overlay);
         RUN(test_read_cache_clear);
+        RUN(test_read_cache_complete_until_a_present_row_goes);
         RUN(test_read_cache_eviction_and_big_rows);
         RUN(test_read_cache_matches_model);
         /* The batch read paths again, with a read cache that keeps nothing. */
