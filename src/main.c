@@ -32,6 +32,13 @@ void replicaBeforeSleep(void);
 void ioStartTicks(uv_loop_t *loop, uint64_t tick_ms);
 void serverCron(void);
 
+/* jemalloc's options (read at its first allocation; MALLOC_CONF in the environment
+ * overrides them). Transparent huge pages for the heap: the read cache's tables and
+ * rows and RocksDB's memtable skiplists are walked at random, and a TLB miss costs
+ * most on a virtual machine. One node, SET -P 16, 3 interleaved pairs: 13-25% less
+ * CPU in the loop and store threads, 9-16% more SET/s. Costs ~20 MB more resident. */
+const char *malloc_conf = "thp:always,metadata_thp:always";
+
 static uv_prepare_t before_sleep;
 static uv_idle_t pending_batch;
 static uv_timer_t cron_timer;
