@@ -167,9 +167,10 @@ static rocksdb_column_family_handle_t *cfHandle(int cf) {
  * the data CF empty, or a clear of it, until it first drops a present row (evicted,
  * or too big to take). A key a complete cache lacks is absent, which a read then
  * answers without RocksDB, whose negative lookups otherwise cost every first write
- * of a key a walk of the memtable's bloom filter and each SST's. The overlay's rows enter the WriteBatchWithIndex only when it is about to be
- * written or iterated (overlayFlush), once per key and in key order, so the memtable
- * inserts follow each other closely. A commit then moves the rows to rc.fl; storeClear
+ * of a key a walk of the memtable's bloom filter and each SST's. The overlay's rows
+ * enter the WriteBatchWithIndex only when it is about to be written or iterated
+ * (overlayFlush), once per key and in key order, so the memtable inserts follow
+ * each other closely. A commit then moves the rows to rc.fl; storeClear
  * of the data CF empties all three. A row never disagrees with what
  * the DB plus the open batch hold. A row is one allocation (key, then value), reference
  * counted: a storeValue that borrows it keeps it alive after its eviction or
@@ -325,9 +326,14 @@ static void statAdd(uint64_t *counter) {
     __atomic_store_n(counter, *counter + 1, __ATOMIC_RELAXED);
 }
 
-/* rc.bytes and the hit counters are read by storeGetStats from any thread. */
+/* rc.bytes, rc.complete and the hit counters are read by storeGetStats from any
+ * thread. */
 static void cacheCharge(ptrdiff_t delta) {
     __atomic_store_n(&rc.bytes, rc.bytes + (size_t)delta, __ATOMIC_RELAXED);
+}
+
+static void cacheSetComplete(int complete) {
+    __atomic_store_n(&rc.complete, complete, __ATOMIC_RELAXED);
 }
 
 static void cacheEvict(void) {
@@ -335,7 +341,7 @@ static void cacheEvict(void) {
         size_t i = rc.hand & (rc.t.cap - 1);
         row *r = rc.t.slots[i].r;
         if (r && !r->used) {
-            if (r->vlen != ROW_ABSENT) rc.complete = 0;
+            if (r->vlen != ROW_ABSENT) cacheSetComplete(0);
             cacheCharge(-(ptrdiff_t)rowCharge(r));
             rowUnref(tableRemoveAt(&rc.t, i)); /* slot i now holds the next row, if any */
             continue;
@@ -358,7 +364,7 @@ static void cachePut(uint64_t h, row *r) {
         rowUnref(old);
     }
     if (!fits) {
-        if (r->vlen != ROW_ABSENT) rc.complete = 0;
+        if (r->vlen != ROW_ABSENT) cacheSetComplete(0);
         return;
     }
     r->refs++;
@@ -478,13 +484,10 @@ static void overlayToFlying(void) {
 }
 
 static int dataEmpty(void) {
-    char *rerr = NULL;
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(st.db, st.ropt, st.cf[STORE_CF_DATA]);
-    rocksdb_iter_seek_to_first(it);
-    int empty = !rocksdb_iter_valid(it);
-    rocksdb_iter_get_error(it, &rerr);
-    if (rerr) fatal("reading the data column family", rerr);
-    rocksdb_iter_destroy(it);
+    storeIter *it = storeIterNewWritten(STORE_CF_DATA);
+    storeIterSeek(it, NULL, 0);
+    int empty = !storeIterValid(it);
+    storeIterFree(it);
     return empty;
 }
 
@@ -493,7 +496,7 @@ static void rowCacheInit(void) {
     memset(&rc, 0, sizeof(rc));
     rc.budget = read_cache_budget;
     rc.row_max = rc.budget / ROW_MAX_FRACTION;
-    rc.complete = rc.budget > 0 && dataEmpty();
+    cacheSetComplete(rc.budget > 0 && dataEmpty());
 }
 
 static void rowCacheFree(void) {
@@ -847,7 +850,7 @@ void storeSetReadCacheBytes(size_t bytes) {
     read_cache_budget = bytes;
     rc.budget = bytes;
     rc.row_max = bytes / ROW_MAX_FRACTION;
-    if (!bytes) rc.complete = 0;
+    if (!bytes) cacheSetComplete(0);
     cacheEvict();
 }
 
@@ -1269,7 +1272,7 @@ void storeClear(int cf, uint64_t entry_index) {
     overlayEnd();
     if (cf == STORE_CF_DATA) {
         cacheClear();
-        rc.complete = rc.budget > 0;
+        cacheSetComplete(rc.budget > 0);
     }
 }
 

@@ -663,10 +663,14 @@ TEST(test_log_writes_concurrent_with_apply) {
 
 /* ----------------------------------------------------------- read cache */
 
-static uint64_t cacheHits(void) {
+static storeStats stats(void) {
     storeStats s;
     storeGetStats(&s);
-    return s.read_cache_hits;
+    return s;
+}
+
+static uint64_t cacheHits(void) {
+    return stats().read_cache_hits;
 }
 
 /* 1 if cf:k holds exactly want (NULL: absent). */
@@ -927,12 +931,6 @@ TEST(test_read_cache_clear) {
     CHECK(holds("k1", NULL));
     CHECK(holds("k4", "v4"));
     storeClose();
-}
-
-static storeStats stats(void) {
-    storeStats s;
-    storeGetStats(&s);
-    return s;
 }
 
 /* A cache that holds every present key answers a key it lacks as absent without
