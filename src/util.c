@@ -329,10 +329,31 @@ static const uint16_t crc16_table[256] = {
     0x6e17, 0x7e36, 0x4e55, 0x5e74, 0x2e93, 0x3eb2, 0x0ed1, 0x1ef0,
 };
 
+/* crc16_slice[k][b]: the CRC of byte b followed by k zero bytes, filled once, so that
+ * eight bytes cost eight independent lookups instead of a chain of eight dependent ones.
+ * Every SET hashes its key twice (prefetch, entry): with one lookup a byte, crc16 was
+ * 3.7% of the loop thread's samples at SET -P 16 (16-byte keys). */
+static uint16_t crc16_slice[8][256];
+static pthread_once_t crc16_once = PTHREAD_ONCE_INIT;
+
+static void crc16Init(void) {
+    for (int b = 0; b < 256; b++) crc16_slice[0][b] = crc16_table[b];
+    for (int k = 1; k < 8; k++)
+        for (int b = 0; b < 256; b++) {
+            uint16_t c = crc16_slice[k - 1][b];
+            crc16_slice[k][b] = (uint16_t)((c << 8) ^ crc16_table[c >> 8]);
+        }
+}
+
 uint16_t crc16(const char *buf, size_t len) {
+    const unsigned char *p = (const unsigned char *)buf;
     uint16_t crc = 0;
-    for (size_t i = 0; i < len; i++)
-        crc = (uint16_t)((crc << 8) ^ crc16_table[((crc >> 8) ^ (unsigned char)buf[i]) & 0xff]);
+    pthread_once(&crc16_once, crc16Init);
+    for (; len >= 8; len -= 8, p += 8)
+        crc = crc16_slice[7][p[0] ^ (crc >> 8)] ^ crc16_slice[6][p[1] ^ (crc & 0xff)] ^
+              crc16_slice[5][p[2]] ^ crc16_slice[4][p[3]] ^ crc16_slice[3][p[4]] ^
+              crc16_slice[2][p[5]] ^ crc16_slice[1][p[6]] ^ crc16_slice[0][p[7]];
+    while (len--) crc = (uint16_t)((crc << 8) ^ crc16_table[((crc >> 8) ^ *p++) & 0xff]);
     return crc;
 }
 

@@ -692,6 +692,29 @@ TEST(util_crc32c) {
     CHECK_EQ_INT(crc32c(0, "", 0), 0);
 }
 
+/* The bit-at-a-time definition: polynomial 0x1021, initial 0, no reflection. */
+static uint16_t crc16Bitwise(const unsigned char *p, size_t len) {
+    uint16_t crc = 0;
+    for (size_t i = 0; i < len; i++) {
+        crc ^= (uint16_t)(p[i] << 8);
+        for (int b = 0; b < 8; b++) crc = crc & 0x8000 ? (uint16_t)((crc << 1) ^ 0x1021) : (uint16_t)(crc << 1);
+    }
+    return crc;
+}
+
+/* Every length, so that each split between 8-byte slices and the bytes after them runs. */
+TEST(util_crc16_matches_its_definition) {
+    unsigned char buf[41];
+    uint32_t x = 12345;
+    for (size_t i = 0; i < sizeof(buf); i++) {
+        x = x * 1103515245u + 12345u;
+        buf[i] = (unsigned char)(x >> 16);
+    }
+    for (size_t len = 0; len <= sizeof(buf); len++)
+        for (size_t off = 0; off + len <= sizeof(buf) && off < 3; off++)
+            CHECK_EQ_INT(crc16((const char *)buf + off, len), crc16Bitwise(buf + off, len));
+}
+
 TEST(util_keyslot) {
     CHECK_EQ_INT(crc16(S("123456789")), 0x31C3);
     CHECK_EQ_INT(keyHashSlot(S("foo")), 12182);
@@ -735,6 +758,7 @@ int main(void) {
     RUN(util_stringmatchlen);
     RUN(util_stringmatch_nesting_limit);
     RUN(util_crc32c);
+    RUN(util_crc16_matches_its_definition);
     RUN(util_keyslot);
     return TEST_REPORT();
 }
