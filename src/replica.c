@@ -787,11 +787,12 @@ static int soleMemberNow(void) {
 static void compactLog(void) {
     if (ioSnapshotBusy()) return;   /* the checkpoint's index must stay in the log */
     if (soleMemberNow()) {
-        /* Up to what the state database holds: commits the store still carries
-         * (storeApplyCommit) need their entries until they are written. */
-        uint64_t idx = ioAppliedWritten();
+        /* Up to what the state database keeps through a crash: the entries after it
+         * replay what a crash rolls back. */
+        if (!single_base || applied_index < compacted_index + COMPACT_EVERY_ENTRIES) return;
+        uint64_t idx = ioAppliedDurable();
         raftConfState cs;
-        if (!single_base || idx < compacted_index + COMPACT_EVERY_ENTRIES) return;
+        if (idx < compacted_index + COMPACT_EVERY_ENTRIES) return;
         if (raftGetConfState(R, idx, &cs) != 0 || !isSelfOnly(&cs)) return;
         uint64_t term = raftTermAt(R, idx);
         raftCompact(R, idx);

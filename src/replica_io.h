@@ -59,9 +59,10 @@ void ioFreeEntries(replicaLoaded *l);
 /* Drops the persisted log up to index (of that term, membership conf as of
  * it), which is applied. */
 void ioCompactLog(uint64_t index, uint64_t term, const raftConfState *conf);
-/* The highest applied index the state machine's storage already holds (the store
- * defers its writes): how far ioCompactLog may go. */
-uint64_t ioAppliedWritten(void);
+/* The highest applied index the state machine's storage keeps through a crash (it
+ * defers its writes, and they reach the disk with its memtable flushes): how far
+ * ioCompactLog may go. */
+uint64_t ioAppliedDurable(void);
 
 /* Snapshots (snapshot.c). */
 /* Starts taking a snapshot of the state machine at its applied index, on a

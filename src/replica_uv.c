@@ -142,8 +142,8 @@ void ioCompactLog(uint64_t index, uint64_t term, const raftConfState *conf) {
     storeLogCompact(index, term, buf, len);
 }
 
-uint64_t ioAppliedWritten(void) {
-    return storeAppliedWritten();
+uint64_t ioAppliedDurable(void) {
+    return storeAppliedDurable();
 }
 
 void ioFreeEntries(replicaLoaded *l) {

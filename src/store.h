@@ -89,13 +89,9 @@ uint64_t storeLogLastIndex(void);
 /* Drops the entries with index <= `index` and records (index, term, conf) as the log
  * start: the entry just before the first one kept (raftNew's snap_index, snap_term) and
  * the membership as of it (conf: conflen opaque bytes, at most STORE_CONF_MAX_LEN; the
- * caller's encoding). `index` must not exceed storeAppliedIndex() (aborts); past
- * storeAppliedWritten() it first waits for the batch being written and, if need be,
- * writes the carried commits on the calling thread (storeApplyWait); up to it, it waits
- * for nothing. It syncs the
- * state database first, so after a crash the state
- * machine is never behind the log start. The compaction itself is unsynced: lost in a
- * crash, it only keeps entries longer. Loop thread; aborts on error. */
+ * caller's encoding). `index` must not exceed storeAppliedDurable() (aborts), so after a
+ * crash the state machine is never behind the log start. The compaction itself is
+ * unsynced: lost in a crash, it only keeps entries longer. Loop thread; aborts on error. */
 #define STORE_CONF_MAX_LEN 1024
 void storeLogCompact(uint64_t index, uint64_t term, const void *conf, size_t conflen);
 
@@ -198,9 +194,14 @@ void storeApplyWait(void);
 /* Last applied index as committed (0 on a fresh store). */
 uint64_t storeAppliedIndex(void);
 
-/* The applied index of the last batch written to RocksDB (<= storeAppliedIndex): how far
- * storeLogCompact may go without writing the carried batches. */
+/* The applied index of the last batch written to RocksDB (<= storeAppliedIndex). */
 uint64_t storeAppliedWritten(void);
+
+/* The applied index a crash keeps (<= storeAppliedWritten): the state database's writes
+ * skip the WAL, so a crash rolls it back to its last flush (all its column families
+ * flush together), and the log must keep the entries after it to replay them. How far
+ * storeLogCompact may go. Flushes happen as memtables fill, and in storeCheckpoint. */
+uint64_t storeAppliedDurable(void);
 
 /* A value read by storeGet: ptr/len valid until storeValueFree (also across later
  * writes, commits and storeClear); the other fields are the store's. */

@@ -23,10 +23,12 @@
  * and commits it with the applied index; the apply writer thread writes that in one
  * unsynced write to the state database while the loop thread goes on (usually once
  * many commits gathered: see "deferred apply writes"), or the loop thread itself when
- * the batch is small (see "apply writer"). After a crash each
- * database recovers a prefix of its writes, each write whole; the state may lack the
- * last applied batches (an OS crash loses unsynced ones), which the log still holds:
- * the state's WAL is synced before the log is compacted past them.
+ * the batch is small (see "apply writer"). The state database's writes skip the WAL and
+ * its column families flush together: after a crash it is the state of its last flush,
+ * whole, at the applied index that flush holds, and the log, compacted no further than
+ * that index (storeAppliedDurable), replays the rest. Each log sync then carries only the
+ * log's bytes, not the state's as well, and a row is not written twice on every node.
+ * After a crash the log database recovers a prefix of its writes, each write whole.
  *
  * Failure modes: storeOpen reports errors to its caller. Any other storage error, and
  * any API misuse (a write outside a batch, an open batch at commit), prints a message
@@ -65,14 +67,13 @@ static const char *const log_cf_names[2] = {"raft", "default"};
 #define META_WRITE_BUFFER_BYTES ((size_t)4 << 20)
 #define BLOOM_BITS_PER_KEY 10.0
 
-/* A checkpoint copies at most this much live WAL, which it then replays when opened
- * to read its applied index; past it the memtables are flushed instead. */
-#define CHECKPOINT_MAX_WAL_BYTES ((uint64_t)4 << 20)
 /* Live WAL is kept to this: the META memtable, rarely full, would otherwise keep old
  * WAL files alive (up to 4x all write buffers), replayed at every restart. */
 #define MAX_TOTAL_WAL_BYTES ((uint64_t)32 << 20)
 
 #define LOG_KEY_LEN 8
+/* ReadTier kPersistedTier: with the WAL off, a read that skips the memtables. */
+#define READ_TIER_PERSISTED 2
 #define LOG_HDR_LEN 9 /* term + type */
 static const char key_hardstate[] = "\xffhs";
 static const char key_applied[] = "\xff" "applied";
@@ -90,7 +91,9 @@ static struct {
     rocksdb_column_family_handle_t *cf[CF_TOTAL];
     rocksdb_readoptions_t *ropt;     /* point reads and keyspace iterators */
     rocksdb_readoptions_t *log_ropt; /* iterators bounded to the log keys */
+    rocksdb_readoptions_t *durable_ropt; /* reads of what a crash keeps (no memtables) */
     rocksdb_writeoptions_t *wnosync;
+    rocksdb_writeoptions_t *wstate;  /* the state database's writes: no WAL */
     rocksdb_writebatch_wi_t *apply;  /* loop thread: the open apply batch */
     rocksdb_writebatch_t *flying;    /* the committed batch handed to the apply writer */
     rocksdb_writebatch_t *logbatch;  /* persistence thread, under loglock */
@@ -538,7 +541,7 @@ static void writeFlying(void) {
     char *rerr = NULL;
     putRows(st.wrows, st.nwrows, NULL, st.flying);
     putApplied(st.flying, st.flying_applied);
-    rocksdb_write(st.db, st.wnosync, st.flying, &rerr);
+    rocksdb_write(st.db, st.wstate, st.flying, &rerr);
     if (rerr) fatal("apply batch write failed", rerr);
     pthread_mutex_lock(&st.wlock);
     st.applied_written = st.flying_applied;
@@ -716,9 +719,12 @@ static rocksdb_options_t *dbOptions(void) {
     return dbo;
 }
 
-/* Opens the state database in dir (created if missing) into h[STATE_CFS]. */
+/* Opens the state database in dir (created if missing) into h[STATE_CFS]. Its writes
+ * skip the WAL (st.wstate) and its column families flush together, so what a crash
+ * keeps is the last flush: a consistent state at the applied index it holds. */
 static rocksdb_t *openState(const char *dir, size_t wbuf, rocksdb_column_family_handle_t **h, char **rerr) {
     rocksdb_options_t *dbo = dbOptions();
+    rocksdb_options_set_atomic_flush(dbo, 1);
     rocksdb_options_t *cfo[STATE_CFS] = {
         cfOptions(wbuf, 1), cfOptions(META_WRITE_BUFFER_BYTES, 1), cfOptions(wbuf / 2, 0),
         cfOptions(META_WRITE_BUFFER_BYTES, 0)};
@@ -793,7 +799,11 @@ int storeOpen(const char *dir, const storeOptions *opt, char **err) {
     st.ropt = rocksdb_readoptions_create();
     st.log_ropt = rocksdb_readoptions_create();
     rocksdb_readoptions_set_iterate_upper_bound(st.log_ropt, log_upper_bound, 1);
+    st.durable_ropt = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_read_tier(st.durable_ropt, READ_TIER_PERSISTED);
     st.wnosync = rocksdb_writeoptions_create();
+    st.wstate = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_disable_WAL(st.wstate, 1);
     st.apply = rocksdb_writebatch_wi_create(0, 1);
     st.flying = rocksdb_writebatch_create();
     st.logbatch = rocksdb_writebatch_create();
@@ -844,7 +854,9 @@ void storeClose(void) {
     pthread_mutex_destroy(&st.loglock);
     rocksdb_readoptions_destroy(st.ropt);
     rocksdb_readoptions_destroy(st.log_ropt);
+    rocksdb_readoptions_destroy(st.durable_ropt);
     rocksdb_writeoptions_destroy(st.wnosync);
+    rocksdb_writeoptions_destroy(st.wstate);
     for (int i = 0; i < CF_TOTAL; i++) rocksdb_column_family_handle_destroy(st.cf[i]);
     rocksdb_column_family_handle_destroy(st.ldefault);
     rocksdb_close(st.db);
@@ -997,16 +1009,10 @@ static void putLogStart(rocksdb_writebatch_t *b, rocksdb_column_family_handle_t 
 void storeLogCompact(uint64_t index, uint64_t term, const void *conf, size_t conflen) {
     char from[LOG_KEY_LEN], to[LOG_KEY_LEN], *rerr = NULL;
 
-    /* A batch of up to CARRY_ROWS rows may be in flight: wait for it only if it holds
-     * the index (the sync below then covers what is written up to the index). */
-    if (index > storeAppliedWritten()) waitWriter();
-    if (index > storeAppliedWritten()) storeApplyWait();
-    if (index > storeAppliedWritten()) fatal("storeLogCompact", "index beyond the applied index");
+    if (index > storeAppliedIndex()) fatal("storeLogCompact", "index beyond the applied index");
     if (index == 0 || (unsigned char)(index >> 56) == 0xff) fatal("storeLogCompact", "bad index");
-    /* The state's writes are not synced: make them durable before the log entries
-     * that would replay them go. */
-    rocksdb_flush_wal(st.db, 1, &rerr);
-    if (rerr) fatal("syncing the state before a log compaction", rerr);
+    /* The entries that would replay what a crash loses must stay. */
+    if (index > storeAppliedDurable()) fatal("storeLogCompact", "index beyond the durable applied index");
     encodeU64(from, 0);
     encodeU64(to, index + 1);
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
@@ -1049,11 +1055,10 @@ static int syncDir(const char *path) {
 }
 
 /* The applied index stored in a state database (0 when none); -1 on a read error. */
-static int readApplied(rocksdb_t *db, rocksdb_column_family_handle_t *def, uint64_t *applied, char **rerr) {
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+static int readApplied(rocksdb_t *db, const rocksdb_readoptions_t *ro, rocksdb_column_family_handle_t *def,
+                       uint64_t *applied, char **rerr) {
     size_t len = 0;
     char *v = rocksdb_get_cf(db, ro, def, key_applied, sizeof(key_applied) - 1, &len, rerr);
-    rocksdb_readoptions_destroy(ro);
     if (*rerr) return -1;
     *applied = v && len == 8 ? decodeU64(v) : 0;
     rocksdb_free(v);
@@ -1065,10 +1070,9 @@ int storeCheckpoint(const char *dir, uint64_t *applied, char **err) {
     char *rerr = NULL;
     rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(st.db, &rerr);
     if (!cp) return setErr(err, "cannot create a checkpoint object", rerr);
-    /* Past CHECKPOINT_MAX_WAL_BYTES of live WAL the memtables are flushed
-     * first (writers go on into new memtables meanwhile); below it the WAL is
-     * copied, which the checkpoint then replays when opened. */
-    rocksdb_checkpoint_create(cp, dir, CHECKPOINT_MAX_WAL_BYTES, &rerr);
+    /* The memtables are flushed first (writers go on into new ones meanwhile): the
+     * state database has no WAL that could carry them. */
+    rocksdb_checkpoint_create(cp, dir, 0, &rerr);
     rocksdb_checkpoint_object_destroy(cp);
     if (rerr) return setErr(err, "checkpoint failed", rerr);
     /* Only the default column family is opened: the data's table files are left
@@ -1080,7 +1084,7 @@ int storeCheckpoint(const char *dir, uint64_t *applied, char **err) {
     rocksdb_t *db = rocksdb_open_for_read_only_column_families(o, dir, 1, names, cfo, cf, 0, &rerr);
     rocksdb_options_destroy(o);
     if (!db) return setErr(err, "cannot open the checkpoint", rerr);
-    int rc = readApplied(db, cf[0], applied, &rerr);
+    int rc = readApplied(db, st.ropt, cf[0], applied, &rerr);
     rocksdb_column_family_handle_destroy(cf[0]);
     rocksdb_close(db);
     if (rc != 0) return setErr(err, "reading the checkpoint's applied index", rerr);
@@ -1166,7 +1170,7 @@ int storeSnapshotPrepare(const char *dir, uint64_t index, uint64_t term, const v
     rocksdb_t *db = openState(dir, st.opt.write_buffer_bytes, h, &rerr);
     if (!db) return setErr(err, "cannot open the received snapshot", rerr);
     uint64_t applied = 0;
-    int rc = readApplied(db, h[STORE_CF_COUNT], &applied, &rerr);
+    int rc = readApplied(db, st.ropt, h[STORE_CF_COUNT], &applied, &rerr);
     for (int i = 0; i < STATE_CFS; i++) rocksdb_column_family_handle_destroy(h[i]);
     rocksdb_close(db);
     if (rc != 0) return setErr(err, "reading the snapshot's applied index", rerr);
@@ -1271,7 +1275,7 @@ void storeClear(int cf, uint64_t entry_index) {
     rocksdb_iter_destroy(it);
 
     putApplied(b, entry_index - 1);
-    rocksdb_write(st.db, st.wnosync, b, &rerr);
+    rocksdb_write(st.db, st.wstate, b, &rerr);
     if (rerr) fatal("storeClear: write failed", rerr);
     rocksdb_writebatch_destroy(b);
     rocksdb_writebatch_wi_clear(st.apply);
@@ -1335,6 +1339,14 @@ uint64_t storeAppliedWritten(void) {
     uint64_t w = st.applied_written;
     pthread_mutex_unlock(&st.wlock);
     return w;
+}
+
+uint64_t storeAppliedDurable(void) {
+    char *rerr = NULL;
+    uint64_t applied;
+    if (readApplied(st.db, st.durable_ropt, st.cf[CF_DEFAULT], &applied, &rerr) != 0)
+        fatal("reading the durable applied index", rerr);
+    return applied;
 }
 
 /* Reads through the open batch (its writes over the DB). */

@@ -52,6 +52,18 @@ static int openStore(void) {
     return openStoreAt(dir);
 }
 
+/* Takes a checkpoint into DIR/name: the state database's memtables are flushed, so the
+ * commits it holds become what a crash keeps (storeAppliedDurable). 0 on success. */
+static int checkpointTo(const char *name) {
+    char path[128], *err = NULL;
+    uint64_t applied;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (storeCheckpoint(path, &applied, &err) == 0) return 0;
+    fprintf(stderr, "storeCheckpoint: %s\n", err);
+    free(err);
+    return -1;
+}
+
 static void logAppend(uint64_t truncate_from, uint64_t first, size_t n, uint64_t term) {
     storeLogEntry ents[128];
     char payload[128][32];
@@ -278,6 +290,10 @@ TEST(test_log_compact_keeps_start) {
     logAppend(0, 1, 10, 1);
     storeApplyBegin();
     storeApplyCommit(6);
+    storeApplyWait();
+    CHECK_EQ_INT(storeAppliedDurable(), 0);     /* written, not yet flushed */
+    CHECK(checkpointTo("c1") == 0);
+    CHECK_EQ_INT(storeAppliedDurable(), 6);
     storeLogCompact(5, 1, "cf", 2);
     scanned s = {0};
     CHECK_EQ_INT(storeLogScan(1, collect, &s), 0);
@@ -297,6 +313,8 @@ TEST(test_log_compact_keeps_start) {
     /* Everything compacted: the last index is the log start; appends continue. */
     storeApplyBegin();
     storeApplyCommit(10);
+    storeApplyWait();
+    CHECK(checkpointTo("c2") == 0);
     storeLogCompact(10, 1, "cf", 2);
     CHECK_EQ_INT(storeLogLastIndex(), 10);
     memset(&s, 0, sizeof(s));
@@ -505,26 +523,37 @@ TEST(test_clear_is_atomic_with_applied_index) {
     storeClose();
 }
 
-/* Child process: commits applied index 3 with one key, then starts another batch
- * (and, with `clear`, a storeClear of entry 5 after applying entry 4) and dies
- * without closing, as a crash would. */
+/* Child process: commits applied index 3 with one key and makes it durable, then
+ * starts another batch (and, with `clear`, a storeClear of entry 5 after applying entry
+ * 4, made durable too) and dies without closing, as a crash would. */
 static void crashChild(int clear) {
     if (openStore() != 0) _exit(2);
     storeApplyBegin();
     put(STORE_CF_DATA, "kept", "yes");
     storeApplyCommit(3);
     storeApplyWait();
+    if (checkpointTo("c1") != 0) _exit(3);
     storeApplyBegin();
     put(STORE_CF_DATA, "lost", "no");
     put(STORE_CF_META, "entry4", "applied");
-    if (clear) storeClear(STORE_CF_DATA, 5);
+    if (clear) {
+        storeClear(STORE_CF_DATA, 5);
+        if (checkpointTo("c2") != 0) _exit(3);
+    }
     put(STORE_CF_META, "lost-after-clear", "no");
     _exit(0);
 }
 
-static int runChild(int clear) {
+/* Runs crash child `which` (see main) on the test directory in a new process: an exec,
+ * not just a fork, because RocksDB's flush threads, started by earlier tests, would be
+ * missing in a forked copy, and a checkpoint there would wait for them forever. Returns
+ * the child's exit status, -1 if it did not exit. */
+static int runCrashChild(const char *which) {
     pid_t pid = fork();
-    if (pid == 0) crashChild(clear);
+    if (pid == 0) {
+        execl("/proc/self/exe", "test_store", "--crash-child", which, dir, (char *)NULL);
+        _exit(127);
+    }
     int status;
     if (pid < 0 || waitpid(pid, &status, 0) != pid) return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -532,7 +561,7 @@ static int runChild(int clear) {
 
 TEST(test_crash_drops_uncommitted_batch) {
     freshDir();
-    CHECK_EQ_INT(runChild(0), 0);
+    CHECK_EQ_INT(runCrashChild("batch"), 0);
     CHECK(openStore() == 0);
     char buf[32];
     CHECK_EQ_INT(storeAppliedIndex(), 3);
@@ -544,7 +573,7 @@ TEST(test_crash_drops_uncommitted_batch) {
 
 TEST(test_crash_after_clear_leaves_entry_to_replay) {
     freshDir();
-    CHECK_EQ_INT(runChild(1), 0);
+    CHECK_EQ_INT(runCrashChild("clear"), 0);
     CHECK(openStore() == 0);
     char buf[32], out[64];
     CHECK_EQ_INT(storeAppliedIndex(), 4);          /* entry 5 must be replayed */
@@ -556,7 +585,7 @@ TEST(test_crash_after_clear_leaves_entry_to_replay) {
 }
 
 /* Child process: commits 50 batches of 20 keys (batch i: applied index i, keys
- * b<i>-<j>), has the first 25 written (storeApplyWait), and dies at once, without
+ * b<i>-<j>), has the first 25 written and durable, and dies at once, without
  * waiting for the last batches' writes. */
 static void crashAfterCommits(void) {
     if (openStore() != 0) _exit(2);
@@ -568,7 +597,10 @@ static void crashAfterCommits(void) {
             put(STORE_CF_DATA, k, "v");
         }
         storeApplyCommit((uint64_t)i);
-        if (i == 25) storeApplyWait();
+        if (i == 25) {
+            storeApplyWait();
+            if (checkpointTo("c1") != 0) _exit(3);
+        }
     }
     _exit(0);
 }
@@ -578,10 +610,7 @@ static void crashAfterCommits(void) {
  * there, none after it. */
 TEST(test_crash_loses_only_whole_last_batches) {
     freshDir();
-    pid_t pid = fork();
-    if (pid == 0) crashAfterCommits();
-    int status;
-    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_EQ_INT(runCrashChild("commits"), 0);
     CHECK(openStore() == 0);
     uint64_t applied = storeAppliedIndex();
     CHECK(applied >= 25 && applied <= 50);
@@ -766,13 +795,18 @@ TEST(test_kicked_commits_are_read_and_kept) {
     storeClose();
 }
 
-/* Child process: 60 such rounds, kicked, then dies without closing. */
+/* Child process: 60 such rounds, kicked, the first 30 made durable, then dies
+ * without closing. */
 static void crashAfterKickedCommits(void) {
     static int val[KICK_KEYS];
     if (openStore() != 0) _exit(2);
     for (int round = 1; round <= 60; round++) {
         kickRound(round, val);
         storeApplyKick();
+        if (round == 30) {
+            storeApplyWait();
+            if (checkpointTo("c1") != 0) _exit(3);
+        }
     }
     _exit(0);
 }
@@ -782,13 +816,10 @@ static void crashAfterKickedCommits(void) {
 TEST(test_crash_with_kicked_commits_keeps_a_prefix) {
     static int val[KICK_KEYS];
     freshDir();
-    pid_t pid = fork();
-    if (pid == 0) crashAfterKickedCommits();
-    int status;
-    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_EQ_INT(runCrashChild("kicked"), 0);
     CHECK(openStore() == 0);
     uint64_t applied = storeAppliedIndex();
-    CHECK(applied <= 60);
+    CHECK(applied >= 30 && applied <= 60);
     memset(val, 0, sizeof(val));
     for (int round = 1; round <= (int)applied; round++)
         for (int j = 0; j < KICK_ROWS; j++) val[(round * 37 + j * 11) % KICK_KEYS] = round;
@@ -829,6 +860,7 @@ TEST(test_carried_commits_go_out_when_the_loop_idles) {
     CHECK_EQ_INT(storeAppliedWritten(), 3);
     CHECK_EQ_INT(countWritten(STORE_CF_DATA), 3);
     logAppend(0, 1, 3, 1);
+    CHECK(checkpointTo("c1") == 0);
     storeLogCompact(3, 1, NULL, 0);
     storeClose();
     CHECK(openStore() == 0);
@@ -1230,6 +1262,14 @@ static void benchSetGet(void) {
 }
 
 int main(int argc, char **argv) {
+    if (argc == 4 && strcmp(argv[1], "--crash-child") == 0) {
+        snprintf(dir, sizeof(dir), "%s", argv[3]);
+        if (strcmp(argv[2], "batch") == 0) crashChild(0);
+        if (strcmp(argv[2], "clear") == 0) crashChild(1);
+        if (strcmp(argv[2], "commits") == 0) crashAfterCommits();
+        if (strcmp(argv[2], "kicked") == 0) crashAfterKickedCommits();
+        return 2;
+    }
     if (argc > 1 && strcmp(argv[1], "--bench-setget") == 0) {
         benchSetGet();
     } else if (argc > 1 && strcmp(argv[1], "--bench") == 0) {
