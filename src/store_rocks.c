@@ -1401,6 +1401,8 @@ void storePrefetchAdd(const char *k, size_t kl) {
     uint64_t h = rowHash(k, kl);
     rc.ahead[rc.ahead_len++] = h;
     __builtin_prefetch(&rc.t.slots[h & (rc.t.cap - 1)]);
+    /* The write's overlayPut looks there, and adds to it, next. */
+    if (rc.ov.cap) __builtin_prefetch(&rc.ov.slots[h & (rc.ov.cap - 1)], 1);
 }
 
 void storePrefetchEnd(void) {
