@@ -772,8 +772,8 @@ void replicaBeforeSleep(void) {
  * both as of the applied index and now, and its log starts from itself as
  * the only voter: so a restart that loads only the tail knows the
  * configuration as of its start, see replicaInit). Any other node takes a
- * snapshot once its state database keeps through a crash (ioAppliedDurable)
- * snapshot-threshold-entries entries past the last one, then drops its log up to snapshot-trailing-entries before the
+ * snapshot once snapshot-threshold-entries entries applied past the last
+ * one, then drops its log up to snapshot-trailing-entries before the
  * snapshot's index (followers a little behind still catch up from the
  * log; those further behind get the snapshot). */
 #define COMPACT_EVERY_ENTRIES 1024
@@ -801,13 +801,7 @@ static void compactLog(void) {
         return;
     }
     uint64_t last = snapshot_index > compacted_index ? snapshot_index : compacted_index;
-    uint64_t every = (uint64_t)server.snapshot_threshold_entries;
-    if (applied_index < last + every) return;
-    /* Due. It takes what the state database keeps through a crash once that is far
-     * enough, and waits for the memtables' own flush for up to another threshold's
-     * worth of entries before it flushes them itself. */
-    if (ioAppliedDurable() >= last + every) ioTakeSnapshot(0);
-    else if (applied_index >= last + 2 * every) ioTakeSnapshot(1);
+    if (applied_index >= last + (uint64_t)server.snapshot_threshold_entries) ioTakeSnapshot();
 }
 
 int replicaSnapshotMeta(uint64_t index, uint64_t *term, raftConfState *conf) {

@@ -65,12 +65,10 @@ void ioCompactLog(uint64_t index, uint64_t term, const raftConfState *conf);
 uint64_t ioAppliedDurable(void);
 
 /* Snapshots (snapshot.c). */
-/* Starts taking a snapshot of the state machine at the applied index it keeps
- * through a crash (ioAppliedDurable), on a worker thread, after flushing the
- * state's memtables with `flush` (so at the applied index written); no-op
- * while one is being taken (ioSnapshotBusy). Once it is durable,
- * replicaSnapshotTaken follows on the loop thread. */
-void ioTakeSnapshot(int flush);
+/* Starts taking a snapshot of the state machine at its applied index, on a
+ * worker thread; no-op while one is being taken (ioSnapshotBusy). Once it
+ * is durable, replicaSnapshotTaken follows on the loop thread. */
+void ioTakeSnapshot(void);
 int ioSnapshotBusy(void);
 /* Index of the newest durable snapshot, 0 = none. */
 uint64_t ioLatestSnapshotIndex(void);

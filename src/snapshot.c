@@ -329,7 +329,6 @@ typedef struct ckptJob {
     uv_work_t req;
     snapshot *prev;                 /* referenced: its SST files' sums are reused */
     uint64_t applied;
-    int flush;                      /* storeCheckpoint's */
     char *err;
     snapFile *files;
     int nfiles;
@@ -368,7 +367,7 @@ static int reuseSum(const snapshot *prev, snapFile *f) {
 
 static void runCheckpoint(uv_work_t *req) {
     ckptJob *j = req->data;
-    if (storeCheckpoint(tmp_dir, j->flush, &j->applied, &j->err) != 0) return;
+    if (storeCheckpoint(tmp_dir, &j->applied, &j->err) != 0) return;
     DIR *d = opendir(tmp_dir);
     if (!d) {
         j->err = strdup("cannot list the checkpoint");
@@ -487,19 +486,12 @@ static void afterCheckpoint(uv_work_t *req, int status) {
     if (rc != 0) serverPanic("uv_queue_work: %s", uv_strerror(rc));
 }
 
-/* With `flush`, the snapshot holds every batch written (storeCheckpoint): one taken for
- * a transfer, so that the receiver replays less, and a periodic one whose state lags
- * (see compactLog in replica.c); otherwise it holds what the state database keeps
- * through a crash, at no flush's cost. make bench's snapshot row (three nodes, SET
- * -P 16, a snapshot due every 100 entries): with a flush for each, 0.83x of the rate
- * without snapshots (53 taken); flushing only when the state lags, 0.95x (27 taken). */
-void ioTakeSnapshot(int flush) {
+void ioTakeSnapshot(void) {
     if (ckpt) return;
     rmTree(tmp_dir);
     ckpt = calloc(1, sizeof(*ckpt));
     serverAssert(ckpt != NULL);
     ckpt->req.data = ckpt;
-    ckpt->flush = flush;
     ckpt->start_ms = mstime();
     ckpt->prev = latest;
     if (latest) latest->refs++;
@@ -772,7 +764,7 @@ void ioSendSnapshot(uint64_t peer, uint64_t min_index) {
     ss->next = sends;
     sends = ss;
     if (latest && latest->index >= min_index) startSend(ss);
-    else ioTakeSnapshot(1);
+    else ioTakeSnapshot();
 }
 
 /* --------------------------------------------------------- receiving */

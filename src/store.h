@@ -104,15 +104,15 @@ int storeLogStart(uint64_t *index, uint64_t *term, void *conf, size_t *conflen);
 /* ------------------------------------------------------------------ Snapshots */
 
 /* Creates `dir` (must not exist; its parent must) holding a checkpoint of the state
- * database (a snapshot carries no log): hard links to its SST files, i.e. the state of
- * its last memtable flush (storeAppliedDurable), whole; with `flush` it first flushes
- * the memtables (writers go on meanwhile), so it holds every batch written. Run it on a
- * worker thread (any thread is safe, also during apply batches and log writes).
- * *applied gets the checkpoint's applied index, read back from the checkpoint itself (an
- * apply batch the store thread is still writing may be missing: storeApplyWait first
- * to include it). Returns 0, or -1 and sets *err (malloc'd; the caller frees it and
- * removes whatever `dir` holds). */
-int storeCheckpoint(const char *dir, int flush, uint64_t *applied, char **err);
+ * database (a snapshot carries no log): hard links to its SST files and copies of its live WAL files, i.e. the
+ * state as of one instant (every write whole). With more than a few MB of live WAL it
+ * first waits for a memtable flush (writers go on meanwhile), so the checkpoint carries
+ * little WAL; run it on a worker thread (any thread is safe, also during apply batches
+ * and log writes). *applied gets the checkpoint's applied index, read back from the
+ * checkpoint itself (an apply batch the store thread is still writing may be missing:
+ * storeApplyWait first to include it). Returns 0, or -1 and sets *err
+ * (malloc'd; the caller frees it and removes whatever `dir` holds). */
+int storeCheckpoint(const char *dir, uint64_t *applied, char **err);
 
 /* Makes the checkpoint in `dir` (a received snapshot whose files are synced) ready to
  * become this node's store: opens it, checks its applied index is `index`, moves it into
@@ -200,8 +200,7 @@ uint64_t storeAppliedWritten(void);
 /* The applied index a crash keeps (<= storeAppliedWritten): the state database's writes
  * skip the WAL, so a crash rolls it back to its last flush (all its column families
  * flush together), and the log must keep the entries after it to replay them. How far
- * storeLogCompact may go. Flushes happen as memtables fill, and in storeCheckpoint with
- * `flush`. */
+ * storeLogCompact may go. Flushes happen as memtables fill, and in storeCheckpoint. */
 uint64_t storeAppliedDurable(void);
 
 /* A value read by storeGet: ptr/len valid until storeValueFree (also across later

@@ -1066,14 +1066,13 @@ static int readApplied(rocksdb_t *db, const rocksdb_readoptions_t *ro, rocksdb_c
 }
 
 /* A checkpoint of the state database alone: the snapshot a peer installs. */
-int storeCheckpoint(const char *dir, int flush, uint64_t *applied, char **err) {
+int storeCheckpoint(const char *dir, uint64_t *applied, char **err) {
     char *rerr = NULL;
     rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(st.db, &rerr);
     if (!cp) return setErr(err, "cannot create a checkpoint object", rerr);
-    /* With `flush`, the memtables are flushed first (writers go on into new ones
-     * meanwhile); without, the checkpoint holds the SST files alone: the state database
-     * has no WAL that could carry the memtables' writes. */
-    rocksdb_checkpoint_create(cp, dir, flush ? 0 : UINT64_MAX, &rerr);
+    /* The memtables are flushed first (writers go on into new ones meanwhile): the
+     * state database has no WAL that could carry them. */
+    rocksdb_checkpoint_create(cp, dir, 0, &rerr);
     rocksdb_checkpoint_object_destroy(cp);
     if (rerr) return setErr(err, "checkpoint failed", rerr);
     /* Only the default column family is opened: the data's table files are left

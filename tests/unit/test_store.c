@@ -58,7 +58,7 @@ static int checkpointTo(const char *name) {
     char path[128], *err = NULL;
     uint64_t applied;
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    if (storeCheckpoint(path, 1, &applied, &err) == 0) return 0;
+    if (storeCheckpoint(path, &applied, &err) == 0) return 0;
     fprintf(stderr, "storeCheckpoint: %s\n", err);
     free(err);
     return -1;
@@ -382,18 +382,13 @@ TEST(test_checkpoint_prepare_swap) {
     logAppend(0, 1, 10, 1);
     putData("k1", "v1", 10);
     storeApplyWait();           /* the checkpoint holds what RocksDB has: the batch written */
-    uint64_t applied = 1;
-    char plain[128];
-    snprintf(plain, sizeof(plain), "%s/plain", dir);
-    CHECK_EQ_INT(storeCheckpoint(plain, 0, &applied, &err), 0);
-    CHECK_EQ_INT(applied, 0);   /* without a flush: what a crash keeps, nothing yet */
-    CHECK_EQ_INT(storeCheckpoint(ckpt, 1, &applied, &err), 0);
+    uint64_t applied = 0;
+    CHECK_EQ_INT(storeCheckpoint(ckpt, &applied, &err), 0);
     CHECK_EQ_INT(applied, 10);
-    CHECK_EQ_INT(storeAppliedDurable(), 10);
     putData("k2", "v2", 11);
     /* A checkpoint into an existing directory fails and says so. */
     uint64_t ignored;
-    CHECK_EQ_INT(storeCheckpoint(ckpt, 1, &ignored, &err), -1);
+    CHECK_EQ_INT(storeCheckpoint(ckpt, &ignored, &err), -1);
     CHECK(err != NULL);
     free(err);
     err = NULL;
