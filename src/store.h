@@ -194,10 +194,7 @@ void storeApplyWait(void);
 /* Last applied index as committed (0 on a fresh store). */
 uint64_t storeAppliedIndex(void);
 
-/* The applied index of the last batch written to RocksDB (<= storeAppliedIndex). */
-uint64_t storeAppliedWritten(void);
-
-/* The applied index a crash keeps (<= storeAppliedWritten): the state database's writes
+/* The applied index a crash keeps (<= storeAppliedIndex): the state database's writes
  * skip the WAL, so a crash rolls it back to its last flush (all its column families
  * flush together), and the log must keep the entries after it to replay them. How far
  * storeLogCompact may go. Flushes happen as memtables fill, and in storeCheckpoint. */

@@ -99,7 +99,7 @@ static struct {
     rocksdb_writebatch_t *logbatch;  /* persistence thread, under loglock */
     pthread_mutex_t loglock;
     pthread_t writer;                /* the apply writer thread */
-    pthread_mutex_t wlock;           /* guards writing, stop, applied_written */
+    pthread_mutex_t wlock;           /* guards writing, stop */
     pthread_cond_t wake;             /* to the writer: writing or stop was set */
     pthread_cond_t idle;             /* from the writer: writing went back to 0 */
     int writing, stop;
@@ -113,7 +113,6 @@ static struct {
     int in_batch;
     int batch_iters;                 /* iterators created inside the open batch */
     uint64_t applied;                /* written by the loop thread only; atomic access */
-    uint64_t applied_written;        /* applied index of the last batch in RocksDB */
     storeOptions opt;                /* of the last storeOpen, for storeSwap */
 } st;
 
@@ -543,9 +542,6 @@ static void writeFlying(void) {
     putApplied(st.flying, st.flying_applied);
     rocksdb_write(st.db, st.wstate, st.flying, &rerr);
     if (rerr) fatal("apply batch write failed", rerr);
-    pthread_mutex_lock(&st.wlock);
-    st.applied_written = st.flying_applied;
-    pthread_mutex_unlock(&st.wlock);
 }
 
 /* RocksDB counts into a thread-local perf context on every operation unless the
@@ -830,7 +826,6 @@ int storeOpen(const char *dir, const storeOptions *opt, char **err) {
         st.applied = decodeU64(v);
         rocksdb_pinnableslice_destroy(p);
     }
-    st.applied_written = st.applied;
     return 0;
 }
 
@@ -1009,7 +1004,6 @@ static void putLogStart(rocksdb_writebatch_t *b, rocksdb_column_family_handle_t 
 void storeLogCompact(uint64_t index, uint64_t term, const void *conf, size_t conflen) {
     char from[LOG_KEY_LEN], to[LOG_KEY_LEN], *rerr = NULL;
 
-    if (index > storeAppliedIndex()) fatal("storeLogCompact", "index beyond the applied index");
     if (index == 0 || (unsigned char)(index >> 56) == 0xff) fatal("storeLogCompact", "bad index");
     /* The entries that would replay what a crash loses must stay. */
     if (index > storeAppliedDurable()) fatal("storeLogCompact", "index beyond the durable applied index");
@@ -1282,9 +1276,6 @@ void storeClear(int cf, uint64_t entry_index) {
     st.carry = 0;
     st.carry_bytes = 0;
     __atomic_store_n(&st.applied, entry_index - 1, __ATOMIC_RELEASE);
-    pthread_mutex_lock(&st.wlock);
-    st.applied_written = entry_index - 1;
-    pthread_mutex_unlock(&st.wlock);
     overlayEnd();
     if (cf == STORE_CF_DATA) {
         cacheClear();
@@ -1332,13 +1323,6 @@ void storeApplyCommit(uint64_t applied_index) {
 
 uint64_t storeAppliedIndex(void) {
     return st.applied;
-}
-
-uint64_t storeAppliedWritten(void) {
-    pthread_mutex_lock(&st.wlock);
-    uint64_t w = st.applied_written;
-    pthread_mutex_unlock(&st.wlock);
-    return w;
 }
 
 uint64_t storeAppliedDurable(void) {

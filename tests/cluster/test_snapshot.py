@@ -155,10 +155,10 @@ def wait_snapshot_settled(leader, timeout=30.0):
 
 def test_log_stays_bounded_over_a_million_keys_and_survives_restarts(make_cluster):
     threshold, trailing = 200, 50
-    # A checkpoint copies the live WAL (the store takes it without a flush),
-    # so its duration grows with the unflushed memtables: small write buffers
-    # keep it short (with the default 64mb it reached 7 s here) and the log's
-    # bound a matter of the snapshot options.
+    # A checkpoint flushes the state's memtables first, so its duration grows
+    # with them: small write buffers keep it short (with the default 64mb a
+    # checkpoint reached 7 s here) and the log's bound a matter of the
+    # snapshot options.
     cl = make_cluster(snapshot_threshold_entries=threshold, snapshot_trailing_entries=trailing,
                       rocksdb_write_buffer_bytes="8mb")
     leader = cl.wait_leader()
