@@ -104,14 +104,14 @@ int storeLogStart(uint64_t *index, uint64_t *term, void *conf, size_t *conflen);
 /* ------------------------------------------------------------------ Snapshots */
 
 /* Creates `dir` (must not exist; its parent must) holding a checkpoint of the state
- * database (a snapshot carries no log): hard links to its SST files and copies of its live WAL files, i.e. the
- * state as of one instant (every write whole). With more than a few MB of live WAL it
- * first waits for a memtable flush (writers go on meanwhile), so the checkpoint carries
- * little WAL; run it on a worker thread (any thread is safe, also during apply batches
+ * database (a snapshot carries no log): its memtables are flushed first (writers go on
+ * meanwhile), then hard links to its SST files, i.e. the state as of one instant (every
+ * write whole). Run it on a worker thread (any thread is safe, also during apply batches
  * and log writes). *applied gets the checkpoint's applied index, read back from the
- * checkpoint itself (an apply batch the store thread is still writing may be missing:
- * storeApplyWait first to include it). Returns 0, or -1 and sets *err
- * (malloc'd; the caller frees it and removes whatever `dir` holds). */
+ * checkpoint itself: commits not yet written to the database (carried, or with the apply
+ * writer) are missing; storeApplyRelease and storeWaitWritten, or storeApplyWait, include
+ * them. Returns 0, or -1 and sets *err (malloc'd; the caller frees it and removes
+ * whatever `dir` holds). */
 int storeCheckpoint(const char *dir, uint64_t *applied, char **err);
 
 /* Makes the checkpoint in `dir` (a received snapshot whose files are synced) ready to
@@ -175,11 +175,10 @@ void storeClear(int cf, uint64_t entry_index);
  * storeAppliedIndex after the restart says which, and the log must still hold the
  * entries after it (storeLogCompact checks). Aborts on error. No iterator may be live. */
 void storeApplyCommit(uint64_t applied_index);
-/* Loop thread: hands the carried commits to the apply writer once enough have gathered
- * or none came for a while (20 ms), or writes a small batch itself (cheaper than the
- * wake-up). Waking that thread costs the caller
- * ~100 us in a VM, so the loop calls this once per iteration after the replies are
- * written; a batch never handed over is written by the next storeApplyWait
+/* Loop thread: hands the carried commits to the apply writer once enough have gathered,
+ * none came for a while (20 ms) or storeApplyRelease asked, or writes a small batch
+ * itself (cheaper than the wake-up). Waking that thread costs the caller ~100 us in a
+ * VM, so the loop calls this once per iteration after the replies are written; a batch never handed over is written by the next storeApplyWait
  * (storeApplyCommit calls it) on the calling thread. */
 void storeApplyKick(void);
 
@@ -190,6 +189,15 @@ void storeApplyKick(void);
  * Whatever reads or copies the database itself rather than through storeGet or an
  * iterator (a checkpoint, a test after a simulated crash) calls it first. */
 void storeApplyWait(void);
+
+/* Loop thread: the carried commits go to the apply writer at the next storeApplyKick
+ * that finds it idle, however few they are (a checkpoint should hold them). Returns the
+ * applied index as committed, for storeWaitWritten. */
+uint64_t storeApplyRelease(void);
+
+/* Any thread: waits until the state database holds every commit up to `index` (written,
+ * not yet flushed), at most timeout_ms; returns 0, or -1 if it does not by then. */
+int storeWaitWritten(uint64_t index, int timeout_ms);
 
 /* Last applied index as committed (0 on a fresh store). */
 uint64_t storeAppliedIndex(void);

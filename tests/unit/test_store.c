@@ -874,6 +874,43 @@ TEST(test_carried_commits_go_out_when_the_loop_idles) {
     storeClose();
 }
 
+/* One commit of k = "v", kicked as the loop does (it stays carried). */
+static void commitKicked(uint64_t idx, const char *k) {
+    storeApplyBegin();
+    put(STORE_CF_DATA, k, "v");
+    storeApplyCommit(idx);
+    storeApplyKick();
+}
+
+/* A checkpoint asked for while commits are carried gets them: storeApplyRelease hands
+ * the carry to the writer at the next kick, however small, and storeWaitWritten sees it
+ * written from another thread (here the apply writer writes it: 100 rows). Only once. */
+TEST(test_released_carry_is_written_for_a_checkpoint) {
+    freshDir();
+    CHECK(openStore() == 0);
+    char k[16];
+    storeApplyBegin();
+    for (int i = 0; i < 100; i++) {
+        snprintf(k, sizeof(k), "r%d", i);
+        put(STORE_CF_DATA, k, "v");
+    }
+    storeApplyCommit(1);
+    storeApplyKick();
+    commitKicked(2, "c2");
+    CHECK_EQ_INT(storeWaitWritten(2, 50), -1);      /* carried: nothing asked for it */
+    commitKicked(3, "c3");                          /* a commit came just now */
+    CHECK_EQ_INT(storeApplyRelease(), 3);
+    storeApplyKick();
+    CHECK_EQ_INT(storeWaitWritten(3, 5000), 0);
+    CHECK_EQ_INT(checkpointApplied("c0"), 3);
+    CHECK_EQ_INT(countWritten(STORE_CF_DATA), 102);
+    commitKicked(4, "c4");
+    CHECK_EQ_INT(storeWaitWritten(4, 50), -1);      /* the release was for one carry */
+    storeApplyWait();
+    CHECK_EQ_INT(storeWaitWritten(4, 0), 0);
+    storeClose();
+}
+
 TEST(test_read_cache_overwrite_delete_absent) {
     freshDir();
     CHECK(openStore() == 0);
@@ -1297,6 +1334,7 @@ int main(int argc, char **argv) {
         RUN(test_kicked_commits_are_read_and_kept);
         RUN(test_crash_with_kicked_commits_keeps_a_prefix);
         RUN(test_carried_commits_go_out_when_the_loop_idles);
+        RUN(test_released_carry_is_written_for_a_checkpoint);
         RUN(test_read_cache_overwrite_delete_absent);
         RUN(test_read_cache_batch_overlay);
         RUN(test_read_cache_clear);
