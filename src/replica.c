@@ -244,8 +244,9 @@ int replicaReadBarrier(client *c) {
     raftInfo in;
     raftGetInfo(R, &in);
     if ((in.nvoters == 1 && in.is_voter) || server.read_mode == READ_STALE) return 1;
-    if (c->read_granted) return 1;
+    if (c->read_granted && c->req_end <= c->grant_limit) return 1;
     if (server.read_mode == READ_LEASE && leaseValid()) return 1;
+    c->grant_limit = SIZE_MAX;   /* the round is asked later: all buffered now came before */
     c->read_round = read_round_next;
     c->next_paused = read_waiters;
     read_waiters = c;

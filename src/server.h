@@ -86,7 +86,10 @@ typedef struct client {
 
     uint64_t pending_writes;         /* proposed, not yet applied: replies still to come */
     uint64_t read_round;             /* ReadIndex round the client waits for, 0 = none */
-    int read_granted;                /* reads of the input already buffered may run */
+    int read_granted;                /* reads of the input buffered before grant_limit may run */
+    size_t grant_limit;              /* querybuf offset: bytes from here came after the round was
+                                      * asked (SIZE_MAX: none did) */
+    size_t req_end;                  /* querybuf offset of the end of the request being run */
     struct client *next_paused;      /* intrusive list of paused clients */
 } client;
 

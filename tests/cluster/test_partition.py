@@ -129,3 +129,41 @@ def test_cut_off_follower_does_not_depose_leader(make_cluster):
     assert info["raft_role"] == "leader" and info["raft_term"] == term0, info
     assert cl.nodes[fid].info_raft()["raft_term"] == term0
     assert _mget(cl.nodes[fid], ["during"], readonly=True) == [b"1"]
+
+
+def test_requests_behind_a_waiting_command_keep_their_order(make_cluster):
+    """A command waiting for its commit, or a read for its ReadIndex round,
+    holds the connection's later requests behind it however many arrive
+    meanwhile: the server keeps reading them (into the room its query
+    buffer has, 16 KB, then it stops until the command resumes) and runs
+    them in order once the leader reaches its followers again. The cut is
+    well within the election timeout, so the leader stays."""
+    cl = make_cluster(proxied=True, election_timeout_ms=4000, heartbeat_ms=100)
+    leader = cl.wait_leader()
+    assert leader.call("SET", "n", "0") == "OK"
+    incrs = 3000   # ~30 bytes each: several times the query buffer
+    with Conn(leader.port, timeout=30) as c:
+        cl.cut(leader.node_id)
+        c.send(encode("ECHO", "e" * 100) + encode("SET", "w", "first"))   # ECHO runs at once
+        time.sleep(0.3)
+        c.send(encode("GET", "w"))
+        for _ in range(3):
+            c.send(b"".join(encode("INCR", "n") for _ in range(incrs // 3)))
+            time.sleep(0.1)
+        c.send(encode("GET", "n"))
+        time.sleep(0.3)
+        cl.heal()
+        replies = [c.read_reply() for _ in range(incrs + 4)]
+        cl.cut(leader.node_id)
+        c.send(encode("ECHO", "e" * 100) + encode("GET", "w"))   # GET waits for a round
+        time.sleep(0.3)
+        c.send(b"".join(encode("GET", "n") for _ in range(1000)))
+        time.sleep(0.3)
+        cl.heal()
+        reads = [c.read_reply() for _ in range(1002)]
+    assert replies[:3] == [b"e" * 100, "OK", b"first"], replies[:3]
+    assert replies[3:3 + incrs] == list(range(1, incrs + 1))
+    assert replies[-1] == str(incrs).encode()
+    assert reads[:2] == [b"e" * 100, b"first"], reads[:2]
+    assert reads[2:] == [str(incrs).encode()] * 1000
+    assert int(leader.info_raft()["raft_term"]) == int(cl.wait_leader().info_raft()["raft_term"])
