@@ -66,6 +66,7 @@ static void beforeSleep(uv_prepare_t *h) {
     if (replicaHasWork()) uv_idle_start(&pending_batch, onPendingBatch);
     else uv_idle_stop(&pending_batch);
     if (server.shutdown_asap && !ioWriteInFlight() && !ioSnapshotBusy()) shutdownNow();
+    transportFlush();
 }
 
 static void onCron(uv_timer_t *t) {

@@ -45,8 +45,9 @@ int transportFetchMembers(const char *addr, char *base, size_t baselen, char **n
  * link is not authenticated yet or over its in-flight bound. m and its
  * entries are borrowed for the call (encoded at once). */
 void transportSend(const raftMsg *m);
-/* Writes what transportSend queued on each link to its socket now (what the
- * socket does not take waits for the loop as usual). */
+/* Writes what transportSend (or hiredis) queued on each link to its socket now;
+ * what the socket does not take waits for it to become writable. The loop runs it
+ * last before every poll: a connected link's output goes out no other way. */
 void transportFlush(void);
 /* Sends the command argv[0..argc) (lengths argvlen; borrowed: copied at once)
  * to node id over its authenticated link, outside the RAFT.MSG in-flight
