@@ -109,9 +109,9 @@ int storeLogStart(uint64_t *index, uint64_t *term, void *conf, size_t *conflen);
  * write whole). Run it on a worker thread (any thread is safe, also during apply batches
  * and log writes). *applied gets the checkpoint's applied index, read back from the
  * checkpoint itself: commits not yet written to the database (carried, or with the apply
- * writer) are missing; storeApplyRelease and storeWaitWritten, or storeApplyWait, include
- * them. Returns 0, or -1 and sets *err (malloc'd; the caller frees it and removes
- * whatever `dir` holds). */
+ * writer) are missing: storeApplyRelease has them written soon (a checkpoint right
+ * after may still miss them), storeApplyWait at once. Returns 0, or -1 and sets *err
+ * (malloc'd; the caller frees it and removes whatever `dir` holds). */
 int storeCheckpoint(const char *dir, uint64_t *applied, char **err);
 
 /* Makes the checkpoint in `dir` (a received snapshot whose files are synced) ready to
@@ -191,13 +191,8 @@ void storeApplyKick(void);
 void storeApplyWait(void);
 
 /* Loop thread: the carried commits go to the apply writer at the next storeApplyKick
- * that finds it idle, however few they are (a checkpoint should hold them). Returns the
- * applied index as committed, for storeWaitWritten. */
-uint64_t storeApplyRelease(void);
-
-/* Any thread: waits until the state database holds every commit up to `index` (written,
- * not yet flushed), at most timeout_ms; returns 0, or -1 if it does not by then. */
-int storeWaitWritten(uint64_t index, int timeout_ms);
+ * that finds it idle, however few they are (a checkpoint is about to be taken). */
+void storeApplyRelease(void);
 
 /* Last applied index as committed (0 on a fresh store). */
 uint64_t storeAppliedIndex(void);

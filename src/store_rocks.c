@@ -101,9 +101,8 @@ static struct {
     pthread_t writer;                /* the apply writer thread */
     pthread_mutex_t wlock;           /* guards writing, stop */
     pthread_cond_t wake;             /* to the writer: writing or stop was set */
-    pthread_cond_t idle;             /* from the writer: writing went back to 0, or written moved */
+    pthread_cond_t idle;             /* from the writer: writing went back to 0 */
     int writing, stop;
-    uint64_t written;                /* the applied index the state database holds (wlock) */
     int release;                     /* loop thread: hand the carry over at the next kick */
     int queued;                      /* loop thread: st.flying committed, not handed over */
     int carry;                       /* loop thread: the open batch holds committed writes */
@@ -527,15 +526,6 @@ static void putApplied(rocksdb_writebatch_t *b, uint64_t idx) {
     rocksdb_writebatch_put_cf(b, st.cf[CF_DEFAULT], key_applied, sizeof(key_applied) - 1, v, 8);
 }
 
-/* The state database now holds every commit up to idx: storeWaitWritten's waiters
- * look again. */
-static void setWritten(uint64_t idx) {
-    pthread_mutex_lock(&st.wlock);
-    st.written = idx;
-    pthread_cond_broadcast(&st.idle);
-    pthread_mutex_unlock(&st.wlock);
-}
-
 /* Inserting a batch into the memtables is most of an apply's cost (a skiplist insert
  * per key), so the loop thread does not wait for it: storeApplyCommit readies the
  * batch (st.flying, and st.wrows, the data rows the writer sorts and adds to it) and
@@ -553,7 +543,6 @@ static void writeFlying(void) {
     putApplied(st.flying, st.flying_applied);
     rocksdb_write(st.db, st.wstate, st.flying, &rerr);
     if (rerr) fatal("apply batch write failed", rerr);
-    setWritten(st.flying_applied);
 }
 
 /* RocksDB counts into a thread-local perf context on every operation unless the
@@ -657,26 +646,8 @@ void storeApplyKick(void) {
     pthread_cond_signal(&st.wake);
 }
 
-uint64_t storeApplyRelease(void) {
+void storeApplyRelease(void) {
     st.release = st.carry;
-    return st.applied;
-}
-
-int storeWaitWritten(uint64_t index, int timeout_ms) {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    int rc = 0;
-    pthread_mutex_lock(&st.wlock);
-    while (st.written < index && rc == 0) rc = pthread_cond_timedwait(&st.idle, &st.wlock, &until);
-    int ok = st.written >= index;
-    pthread_mutex_unlock(&st.wlock);
-    return ok ? 0 : -1;
 }
 
 /* Returns once st.flying is in RocksDB and rc.fl is empty. */
@@ -866,7 +837,6 @@ int storeOpen(const char *dir, const storeOptions *opt, char **err) {
         st.applied = decodeU64(v);
         rocksdb_pinnableslice_destroy(p);
     }
-    st.written = st.applied;
     return 0;
 }
 
@@ -1317,7 +1287,6 @@ void storeClear(int cf, uint64_t entry_index) {
     st.carry = st.release = 0;
     st.carry_bytes = 0;
     __atomic_store_n(&st.applied, entry_index - 1, __ATOMIC_RELEASE);
-    setWritten(entry_index - 1);
     overlayEnd();
     if (cf == STORE_CF_DATA) {
         cacheClear();
