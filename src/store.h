@@ -178,8 +178,9 @@ void storeApplyCommit(uint64_t applied_index);
 /* Loop thread: hands the carried commits to the apply writer once enough have gathered,
  * none came for a while (20 ms) or storeApplyRelease asked, or writes a small batch
  * itself (cheaper than the wake-up). Waking that thread costs the caller ~100 us in a
- * VM, so the loop calls this once per iteration after the replies are written; a batch never handed over is written by the next storeApplyWait
- * (storeApplyCommit calls it) on the calling thread. */
+ * VM, so the loop calls this once per iteration after the replies are written; a batch
+ * never handed over is written by the next storeApplyWait (storeApplyCommit calls it)
+ * on the calling thread. */
 void storeApplyKick(void);
 
 /* Loop thread: returns once every committed batch is written to RocksDB (a process
