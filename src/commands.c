@@ -148,6 +148,7 @@ void call(client *c, const struct redisCommand *cmd) {
 #define REJECT_OR_WAIT(c) do { if ((c)->pending_writes > 0) return C_ERR; } while (0)
 
 int processCommand(client *c) {
+    replicaCommandArrived(c);
     const struct redisCommand *cmd = lookupCommand(&c->argv[0]);
     if (!cmd || (cmd->flags & CMD_INTERNAL)) {
         REJECT_OR_WAIT(c);

@@ -4,7 +4,8 @@
  * loop iteration, the FIFO of proposals waiting for their replies, and the
  * queue of log writes. Happy path, once per loop iteration (replicaBeforeSleep):
  * every command proposed since the last one goes into the core as ONE entry (a
- * leader with peers waits until its previous entry committed, see batchWaits)
+ * leader with peers waits until its previous entry committed and the clients
+ * it answered sent their next commands, see batchWaits)
  * ([now_ms][RESP command]...); the core's update is routed: messages to
  * peers, entries + hard state to the persistence thread (one synced write;
  * while it runs, later updates queue and go out merged as the next write:
@@ -140,6 +141,49 @@ static void batchAppend(int argc, const slice *argv) {
     server.stat_proposals++;
 }
 
+/* Gathering. The clients a commit answers mostly send their next command at
+ * once, but over a few hundred microseconds: a batch that left with the first
+ * few of them would leave the others for the round after, and the clients would
+ * settle into two cohorts taking turns, each round half full. So once a commit
+ * answered clients, the next batch also waits until each of them sent its next
+ * command (of any kind: a read will not add to the batch), or GATHER_US passed,
+ * as a group commit does. 3 nodes on 2 cores, redis-benchmark SET -c 50: at -P 1
+ * ~50 commands per round instead of ~24, 38-42k vs 29-35k ops/s; at -P 16,
+ * 209-262k vs 189-213k (3 alternating pairs each). A lone client is not
+ * delayed: it is the only one awaited. Clients are marked with the round
+ * (gather_round) rather than listed: a new batch makes every mark stale. */
+#define GATHER_US 1000
+
+static uint64_t gather_round = 1;
+static size_t gather_waiting;       /* clients answered, next command not seen */
+static uint64_t gather_since;
+
+/* c's write was answered: awaited unless it still has writes in the batch or
+ * in flight (it is represented already, and would wait for their replies). */
+static void gatherAnswered(client *c) {
+    if (role != RAFT_LEADER || c->pending_writes > 0 || c->gather_round == gather_round) return;
+    if (gather_waiting == 0) gather_since = ioNowUs();
+    c->gather_round = gather_round;
+    gather_waiting++;
+}
+
+void replicaCommandArrived(client *c) {
+    if (c->gather_round != gather_round) return;
+    c->gather_round = 0;
+    gather_waiting--;
+}
+
+static int gathering(void) {
+    if (gather_waiting == 0) return 0;
+    if (ioNowUs() - gather_since >= GATHER_US) {
+        gather_waiting = 0;
+        gather_round++;
+        return 0;
+    }
+    ioWakeSoon();
+    return 1;
+}
+
 /* Answers a waiter that will never get its reply from apply. */
 static void failWaiter(waiter *w, const char *err) {
     client *c = w->c;
@@ -160,6 +204,8 @@ static void flushBatch(void) {
     }
     batch_len = 0;
     batch_cmds = 0;
+    gather_waiting = 0;
+    gather_round++;
     if (index == 0) {
         /* Refused: nothing was logged, the client may retry (elsewhere). */
         raftInfo in;
@@ -206,7 +252,7 @@ static int batchWaits(void) {
     if (role != RAFT_LEADER || batch_len >= (size_t)server.max_batch_bytes || writeInline()) return 0;
     raftInfo in;
     raftGetInfo(R, &in);
-    return in.commit < in.last_index;
+    return in.commit < in.last_index || gathering();
 }
 
 int replicaHasWork(void) {
@@ -407,6 +453,7 @@ void replicaForgetClient(client *c) {
     for (size_t i = 0; i < wq_len; i++)
         if (wqAt(i)->c == c) wqAt(i)->c = NULL;
     c->pending_writes = 0;
+    replicaCommandArrived(c);
     client **pp = &read_waiters;
     while (*pp && *pp != c) pp = &(*pp)->next_paused;
     if (*pp) *pp = c->next_paused;
@@ -424,7 +471,10 @@ client *replicaTakeWaiter(uint64_t index) {
     if (wq_len == 0 || wqAt(0)->index != index) return NULL;
     client *c = wqAt(0)->c;
     wqPop();
-    if (c) c->pending_writes--;
+    if (c) {
+        c->pending_writes--;
+        gatherAnswered(c);
+    }
     return c;
 }
 

@@ -40,6 +40,9 @@ int replicaReadBarrier(client *c);
 const char *replicaTransferLeadership(uint64_t target);
 /* A client is going away: replies still to come for it are dropped. */
 void replicaForgetClient(client *c);
+/* A command of c is about to run (processCommand): a batch gathering for c's
+ * next command stops waiting for it. */
+void replicaCommandArrived(client *c);
 
 /* For INFO raft / CLUSTER. */
 typedef struct replicaInfo {

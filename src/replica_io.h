@@ -40,6 +40,11 @@ void ioSend(const raftMsg *m);
  * loop next polls. */
 void ioFlush(void);
 
+/* A monotonic clock in microseconds, and a wake-up of the loop (so that
+ * replicaBeforeSleep runs) within about a millisecond even if no event comes. */
+uint64_t ioNowUs(void);
+void ioWakeSoon(void);
+
 /* Loads the persisted state for raftNew. With tail_only, the applied index
  * is taken as the snapshot point: only its term and the entries after it
  * load. Returned entries and their data are owned by the caller (free with

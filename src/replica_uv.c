@@ -18,6 +18,7 @@
 
 static uv_work_t work;
 static uv_timer_t tick_timer;
+static uv_timer_t wake_timer;
 static int in_flight;
 
 void replicaTick(void);
@@ -74,6 +75,18 @@ void ioSend(const raftMsg *m) {
 
 void ioFlush(void) {
     transportFlush();
+}
+
+uint64_t ioNowUs(void) {
+    return uv_hrtime() / 1000;
+}
+
+static void onWake(uv_timer_t *t) {
+    (void)t;
+}
+
+void ioWakeSoon(void) {
+    uv_timer_start(&wake_timer, onWake, 1, 0);
 }
 
 typedef struct loadState {
@@ -159,5 +172,6 @@ static void onTick(uv_timer_t *t) {
 
 void ioStartTicks(uv_loop_t *loop, uint64_t tick_ms) {
     uv_timer_init(loop, &tick_timer);
+    uv_timer_init(loop, &wake_timer);
     uv_timer_start(&tick_timer, onTick, tick_ms, tick_ms);
 }

@@ -85,6 +85,8 @@ typedef struct client {
     size_t obuf_len, obuf_cap;
 
     uint64_t pending_writes;         /* proposed, not yet applied: replies still to come */
+    uint64_t gather_round;           /* the leader's next batch waits for this client's next
+                                      * command while this is its gather round (replica.c) */
     uint64_t read_round;             /* ReadIndex round the client waits for, 0 = none */
     int read_granted;                /* reads of the input buffered before grant_limit may run */
     size_t grant_limit;              /* querybuf offset: bytes from here came after the round was
