@@ -173,8 +173,10 @@ void replicaCommandArrived(client *c) {
     gather_waiting--;
 }
 
+/* Whether the open batch waits for answered clients (the loop is woken in
+ * time to end the wait: no client may come). */
 static int gathering(void) {
-    if (gather_waiting == 0) return 0;
+    if (gather_waiting == 0 || batch_cmds == 0) return 0;
     if (ioNowUs() - gather_since >= GATHER_US) {
         gather_waiting = 0;
         gather_round++;
@@ -206,6 +208,7 @@ static void flushBatch(void) {
     batch_cmds = 0;
     gather_waiting = 0;
     gather_round++;
+    ioWakeCancel();
     if (index == 0) {
         /* Refused: nothing was logged, the client may retry (elsewhere). */
         raftInfo in;

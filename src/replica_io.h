@@ -41,9 +41,11 @@ void ioSend(const raftMsg *m);
 void ioFlush(void);
 
 /* A monotonic clock in microseconds, and a wake-up of the loop (so that
- * replicaBeforeSleep runs) within about a millisecond even if no event comes. */
+ * replicaBeforeSleep runs) within about a millisecond even if no event comes,
+ * until cancelled. */
 uint64_t ioNowUs(void);
 void ioWakeSoon(void);
+void ioWakeCancel(void);
 
 /* Loads the persisted state for raftNew. With tail_only, the applied index
  * is taken as the snapshot point: only its term and the entries after it

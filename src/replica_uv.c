@@ -89,6 +89,10 @@ void ioWakeSoon(void) {
     uv_timer_start(&wake_timer, onWake, 1, 0);
 }
 
+void ioWakeCancel(void) {
+    uv_timer_stop(&wake_timer);
+}
+
 typedef struct loadState {
     replicaLoaded *l;
     size_t cap;
