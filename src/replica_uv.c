@@ -1,8 +1,9 @@
 /* replica_uv.c — the replica's I/O on libuv and the store: the persistence
  * worker, loading the log at startup, the Raft tick.
  *
- * Owns the uv_work_t of the one log write in flight and the tick timer;
- * messages go to transport.c.
+ * Owns the uv_work_t of the one log write in flight, the tick timer and the
+ * wake-up timer that ends a leader's gathering (replica.c); messages go to
+ * transport.c.
  * A write runs on libuv's thread pool (storeLogWrite: one synced RocksDB
  * write), or inline on the loop thread when the replica asks, and completes
  * on the loop thread through replicaWriteDone. A
