@@ -173,13 +173,19 @@ void replicaCommandArrived(client *c) {
     gather_waiting--;
 }
 
+/* The batch leaves or the bound passed: no client is awaited any more. */
+static void gatherEnd(void) {
+    gather_waiting = 0;
+    gather_round++;
+    ioWakeCancel();
+}
+
 /* Whether the open batch waits for answered clients (the loop is woken in
  * time to end the wait: no client may come). */
 static int gathering(void) {
     if (gather_waiting == 0 || batch_cmds == 0) return 0;
     if (ioNowUs() - gather_since >= GATHER_US) {
-        gather_waiting = 0;
-        gather_round++;
+        gatherEnd();
         return 0;
     }
     ioWakeSoon();
@@ -206,9 +212,7 @@ static void flushBatch(void) {
     }
     batch_len = 0;
     batch_cmds = 0;
-    gather_waiting = 0;
-    gather_round++;
-    ioWakeCancel();
+    gatherEnd();
     if (index == 0) {
         /* Refused: nothing was logged, the client may retry (elsewhere). */
         raftInfo in;

@@ -40,8 +40,9 @@ int replicaReadBarrier(client *c);
 const char *replicaTransferLeadership(uint64_t target);
 /* A client is going away: replies still to come for it are dropped. */
 void replicaForgetClient(client *c);
-/* A command of c is about to run (processCommand): a batch gathering for c's
- * next command stops waiting for it. */
+/* A command of c is about to run (processCommand), or c is going away
+ * (replicaForgetClient): a batch gathering for c's next command stops waiting
+ * for it. */
 void replicaCommandArrived(client *c);
 
 /* For INFO raft / CLUSTER. */
